@@ -3,16 +3,17 @@
 Alpharun publishes no rate limit, so the pace is learned from 429 responses:
 
 1. Until the first 429, requests go out unpaced.
-2. The first 429 stops every thread for the Retry-After time, because the
-   server's burst allowance is spent. After that, requests start at the rate
-   that the accepted burst suggests and the rate grows by a quarter every half
-   second (slow start) until the next 429.
-3. Each later 429 sets the rate just below the accepted rate measured over the
-   last two seconds, when the server was saturated, and the rate then grows by
-   2 % a second, so the pace stays close to the limit and a refusal is rare.
+2. The first 429 stops every thread for its Retry-After time, because the
+   server's burst allowance is spent. Requests then restart slowly, and the
+   pace grows by half every quarter second (slow start) until the next 429.
+3. That 429 sets the pace from the rate the server accepted over the last
+   second, less the burst it had saved during the stop.
+4. Each later 429 lowers the pace by 5 %, at most once a second, and between
+   them the pace grows by 1 % a second, so it stays just under the limit and
+   few requests are refused.
 
-Only the refused request waits its full Retry-After time after the first 429.
-The other threads keep the new pace.
+After the first 429, only the refused request waits its Retry-After time; the
+other threads keep the pace.
 """
 
 from __future__ import annotations
@@ -25,20 +26,24 @@ from collections.abc import Callable
 
 logger = logging.getLogger("alpharun_provider.pacing")
 
-MEASURE_WINDOW = 2.0  # seconds of accepted requests used to measure the limit
-MIN_MEASURE_TIME = 0.25  # shorter windows are too noisy to measure a rate
-SLOW_START_STEP = 0.5  # seconds between slow-start increases
-SLOW_START_FACTOR = 1.25
-STEADY_GROWTH = 0.02  # fraction of the rate added per second after slow start
-BACKOFF_FACTOR = 0.95  # share of the measured rate used after a 429
+SLOW_START_STEP = 0.25  # seconds between slow-start increases
+SLOW_START_FACTOR = 1.5
+MEASURE_WINDOW = 1.0  # seconds of accepted requests that estimate the limit
+MIN_MEASURE_TIME = 0.25  # shorter windows are too noisy to estimate a rate
+ESTIMATE_SHARE = 0.95  # share of the estimated limit used as the pace
+STEADY_GROWTH = 0.01  # fraction of the pace added per second after slow start
+BACKOFF_FACTOR = 0.95  # share of the pace kept after a later 429
+BACKOFF_INTERVAL = 1.0  # seconds in which several 429s count as one
+WORKERS = 4  # concurrent calls of the SDK's provider server
 MIN_RATE = 0.5  # requests per second
+POLL_INTERVAL = 0.05  # longest sleep before a waiting thread looks again
 
 
 class Pacer:
     """Spaces request starts so that all threads share one learned rate.
 
     ``acquire`` blocks until the caller may send. ``record_success`` and
-    ``record_rate_limited`` feed the response back. All methods are
+    ``record_rate_limited`` feed the responses back. All methods are
     thread-safe.
     """
 
@@ -52,9 +57,11 @@ class Pacer:
         self._lock = threading.Lock()
         self._rate: float | None = None  # None: unpaced
         self._slow_start = False
-        self._next_start = 0.0
+        self._last_start = -1e9
         self._blocked_until = 0.0
         self._rate_changed_at = 0.0
+        self._last_backoff = 0.0
+        self._burst = 0  # requests accepted before the first 429 and stop
         self._accepted: collections.deque[float] = collections.deque()
 
     @property
@@ -64,15 +71,14 @@ class Pacer:
 
     def acquire(self) -> None:
         """Block until this thread's request may start."""
-        with self._lock:
-            now = self._clock()
-            self._grow(now)
-            start = max(now, self._blocked_until)
-            if self._rate is not None:
-                start = max(start, self._next_start)
-                self._next_start = start + 1.0 / self._rate
-        if start > now:
-            self._sleep(start - now)
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._take_slot(now)
+            if wait <= 0:
+                return
+            # Wake up often, so that a pace that grows meanwhile applies.
+            self._sleep(min(wait, POLL_INTERVAL))
 
     def record_success(self) -> None:
         """Count one request that the server accepted."""
@@ -81,6 +87,8 @@ class Pacer:
             self._accepted.append(now)
             while self._accepted and self._accepted[0] < now - MEASURE_WINDOW:
                 self._accepted.popleft()
+            if self._slow_start and now <= self._blocked_until:
+                self._burst += 1
 
     def record_rate_limited(self, retry_after: float) -> None:
         """Slow every thread down after a 429 that asked to wait retry_after."""
@@ -88,42 +96,67 @@ class Pacer:
             now = self._clock()
             if self._rate is None:
                 self._start_pacing(now, retry_after)
-            else:
+            elif now >= self._blocked_until:
                 self._reduce(now)
 
+    def _take_slot(self, now: float) -> float:
+        """Claim a start time at or before now, or return seconds to wait."""
+        ready = self._blocked_until
+        if self._rate is not None:
+            self._grow(now)
+            interval = 1.0 / self._rate
+            ready = max(ready, self._last_start + interval)
+            if now >= ready:
+                # Keep the schedule unless the pacer sat idle for a while.
+                self._last_start = ready if now - ready < interval else now
+        return ready - now
+
     def _start_pacing(self, now: float, retry_after: float) -> None:
-        self._blocked_until = max(self._blocked_until, now + retry_after)
-        burst = max(len(self._accepted), 1)
-        self._rate = max(burst / max(retry_after, 1.0), MIN_RATE)
+        stop = max(retry_after, MIN_MEASURE_TIME)
+        self._blocked_until = now + stop
+        self._burst = len(self._accepted)
+        self._rate = max(self._burst / stop, WORKERS / stop, MIN_RATE)
         self._slow_start = True
         self._rate_changed_at = self._blocked_until
-        self._next_start = self._blocked_until
+        self._last_start = self._blocked_until - 1.0 / self._rate
         logger.info(
             "rate limited: all requests wait %.1f s, then start at %.1f requests/s",
-            retry_after,
+            stop,
             self._rate,
         )
 
     def _reduce(self, now: float) -> None:
         assert self._rate is not None
-        if now < self._blocked_until:
-            return
-        # Measure only since the last stall ended: a stall has no requests and
-        # would make the limit look lower than it is.
-        since = max(now - MEASURE_WINDOW, self._blocked_until)
-        if now - since >= MIN_MEASURE_TIME:
-            measured = sum(1 for t in self._accepted if t >= since) / (now - since)
+        if self._slow_start:
+            self._rate = self._estimate_limit(now)
+            self._slow_start = False
+        elif now - self._last_backoff >= BACKOFF_INTERVAL:
+            self._rate = max(self._rate * BACKOFF_FACTOR, MIN_RATE)
         else:
-            measured = self._rate
-        self._rate = min(max(BACKOFF_FACTOR * measured, MIN_RATE), self._rate)
-        self._slow_start = False
+            return
+        self._last_backoff = now
         self._rate_changed_at = now
         logger.info("rate limited: pace set to %.1f requests/s", self._rate)
 
+    def _estimate_limit(self, now: float) -> float:
+        """Estimate the server's rate from the requests it accepted just now.
+
+        No request waited since the stop, so over the last second the server
+        accepted its rate plus the burst it had saved during the stop.
+        """
+        assert self._rate is not None
+        fallback = max(self._rate / SLOW_START_FACTOR**2, MIN_RATE)
+        since = max(now - MEASURE_WINDOW, self._blocked_until)
+        if now - since < MIN_MEASURE_TIME:
+            return fallback
+        accepted = sum(1 for t in self._accepted if t >= since) - self._burst
+        return max(ESTIMATE_SHARE * accepted / (now - since), fallback)
+
     def _grow(self, now: float) -> None:
-        if self._rate is None or now <= self._rate_changed_at:
-            return
+        assert self._rate is not None
         elapsed = now - self._rate_changed_at
+        if elapsed <= 0:
+            return
         if self._slow_start:
             if elapsed >= SLOW_START_STEP:
                 self._rate *= SLOW_START_FACTOR

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
+from conftest import API_KEY
 
 from alpharun_provider.client import (
     MAX_RESPONSE_BYTES,
@@ -26,7 +28,6 @@ from alpharun_provider.errors import (
 )
 from alpharun_provider.pacing import Pacer
 from alpharun_provider.sandbox import Sandbox
-from conftest import API_KEY
 
 DESCRIPTION = "Runs the store: staff, stock, opening and closing."
 
@@ -41,6 +42,19 @@ class Sleeps:
         self.waits.append(seconds)
 
 
+class PacerClock:
+    """A pacer clock that moves forward by each sleep instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 def make_client(
     sandbox: Sandbox, sleeps: Sleeps | None = None, **overrides: Any
 ) -> AlpharunClient:
@@ -51,8 +65,9 @@ def make_client(
         max_attempts=overrides.pop("max_attempts", 5),
         max_retry_time=overrides.pop("max_retry_time", 60.0),
     )
-    sleep = sleeps or Sleeps()
-    return AlpharunClient(settings, pacer=Pacer(sleep=sleep), sleep=sleep)
+    clock = PacerClock()
+    pacer = Pacer(clock=clock.now, sleep=clock.sleep)
+    return AlpharunClient(settings, pacer=pacer, sleep=sleeps or Sleeps())
 
 
 def opening_body(sandbox: Sandbox, name: str = "Store Manager - Austin") -> dict:
