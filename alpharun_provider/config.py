@@ -11,7 +11,10 @@ alpharun:apiUrl     ALPHARUN_API_URL           https://api.alpharun.com/api/v1
 alpharun:timeout    ALPHARUN_TIMEOUT           30 (seconds to wait for a response)
 alpharun:maxAttempts ALPHARUN_MAX_ATTEMPTS     5 (sends per request, first included)
 alpharun:maxRetryTime ALPHARUN_MAX_RETRY_TIME  120 (seconds spent retrying one request)
+alpharun:logLevel   ALPHARUN_LOG_LEVEL         WARNING (INFO logs every API call)
 ==================  =========================  ===============================
+
+The log level is applied by ``provider.AlpharunProvider.configure``.
 """
 
 from __future__ import annotations
@@ -178,7 +181,7 @@ def check_api_url(api_url: str) -> None:
         raise ConfigurationError(
             f"Rejected alpharun:apiUrl {api_url!r}: plain http would send the API "
             "key unencrypted. Use https, or http only for a server on this "
-            "machine (127.0.0.1, ::1 or localhost) such as alpharun-sandbox."
+            "machine (127.0.0.0/8, ::1 or localhost) such as alpharun-sandbox."
         )
 
 

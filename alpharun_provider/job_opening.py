@@ -8,7 +8,10 @@ Alpharun publishes only ``POST /job-openings`` for job openings, so:
   someone closes it in the dashboard. Because names are unique, a replacement
   that keeps the name is rejected with 409 until the old opening is closed;
 * a change to a field of an inline ``job_type`` updates that job type in place
-  through ``PATCH /job-types/{job_type_id}``;
+  through ``PATCH /job-types/{job_type_id}``, and swapping the inline
+  ``job_type`` for ``job_type_id`` of that same job type changes nothing;
+* spelling out a default (``link_access={"restricted": False}``, an empty
+  ``owner_emails``) where nothing was set before is no change;
 * delete removes the opening from the stack only; it stays open in Alpharun;
 * refresh keeps the stored state, because there is no endpoint to read it.
 """
@@ -36,6 +39,7 @@ from .provider import (
     client_for,
     differs,
     explain,
+    note_refresh_once,
     notices,
     user_inputs,
 )
@@ -97,8 +101,9 @@ class InlineJobTypeArgs:
 
 @dataclasses.dataclass
 class JobOpeningArgs:
-    """Inputs of a JobOpening. Every field except the inline job type's fields
-    replaces the opening when it changes."""
+    """Inputs of a JobOpening. A change to any field replaces the opening,
+    except a change inside the inline job type, or swapping the inline job type
+    for job_type_id of that same job type."""
 
     name: pulumi.Input[str]
     """Name of the opening, unique among open openings: 3 to 150 characters,
@@ -202,7 +207,7 @@ class JobOpeningProvider(AlpharunProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Return the stored state: Alpharun has no endpoint to read an opening."""
-        _note_refresh_once()
+        note_refresh_once()
         return ReadResult(id_, props)
 
 
@@ -275,11 +280,28 @@ def plain(value: Any) -> Any:
 
 
 def _changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    changed = [key for key in INPUT_KEYS if differs(olds.get(key), news.get(key))]
+    changed = [
+        key
+        for key in INPUT_KEYS
+        if differs(_effective(key, olds.get(key)), _effective(key, news.get(key)))
+    ]
     # An inline job type's id is an output, so it is absent from the inputs.
     if news.get("job_type") is not None and news.get("job_type_id") is None:
         changed = [key for key in changed if key != "job_type_id"]
     return changed
+
+
+def _effective(key: str, value: Any) -> Any:
+    """Return the value Alpharun applies, so that spelling out a default is no
+    change: no link_access means unrestricted, no owner_emails means none."""
+    unrestricted = (
+        key == "link_access"
+        and isinstance(value, Mapping)
+        and set(value) <= {"restricted"}
+        and value.get("restricted") in (None, False)
+    )
+    no_owners = key == "owner_emails" and isinstance(value, (list, tuple)) and not value
+    return None if unrestricted or no_owners else value
 
 
 def _forces_replacement(
@@ -351,17 +373,3 @@ def _warn_replacement(
     notices.warning(
         message, old_name, id_, ", ".join(replaces), olds.get("interview_link")
     )
-
-
-_refresh_noted = False
-
-
-def _note_refresh_once() -> None:
-    global _refresh_noted
-    if not _refresh_noted:
-        _refresh_noted = True
-        notices.warning(
-            "Refresh keeps the stored state of job openings: Alpharun has no "
-            "endpoint to read a job opening, so changes made in the dashboard "
-            "are not detected."
-        )

@@ -38,6 +38,7 @@ from .provider import (
     client_for,
     differs,
     explain,
+    note_refresh_once,
     notices,
     user_inputs,
 )
@@ -150,6 +151,7 @@ class JobTypeProvider(AlpharunProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Return the stored state: Alpharun has no endpoint to read a job type."""
+        note_refresh_once()
         return ReadResult(id_, props)
 
 

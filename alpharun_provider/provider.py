@@ -185,13 +185,23 @@ def _next_step(error: AlpharunError, *, kind: str, name: Any, action: str) -> st
             "again later, or allow longer waits with pulumi config set "
             "alpharun:maxRetryTime <seconds>."
         )
+    if isinstance(error, ApiError) and 300 <= error.status < 400:
+        return (
+            "Alpharun answered with a redirect, which the provider does not "
+            "follow. Check alpharun:apiUrl; the default is "
+            "https://api.alpharun.com/api/v1."
+        )
     if isinstance(error, (ServerError, UnexpectedResponseError)):
         return "Alpharun did not complete the request. Run `pulumi up` again later."
+    if isinstance(error, TransportError) and "timeout" in error.message:
+        return (
+            "Allow slower responses with pulumi config set alpharun:timeout "
+            "<seconds>, or run `pulumi up` again later."
+        )
     if isinstance(error, TransportError):
         return (
-            "Check the network and alpharun:apiUrl, or allow slower responses "
-            "with pulumi config set alpharun:timeout <seconds>; then run "
-            "`pulumi up` again."
+            "Check the network connection and alpharun:apiUrl "
+            f"({runtime.settings().api_url}), then run `pulumi up` again."
         )
     if isinstance(error, ApiError):
         return "Run `pulumi up` again; if it fails the same way, contact Alpharun."
@@ -219,6 +229,21 @@ def _quote(name: Any) -> str:
     return repr(name) if isinstance(name, str) else "(name not known)"
 
 
+_refresh_noted = False
+
+
+def note_refresh_once() -> None:
+    """Say once per process why refresh keeps the stored state."""
+    global _refresh_noted
+    if not _refresh_noted:
+        _refresh_noted = True
+        notices.warning(
+            "Refresh keeps the stored state of job openings and job types: "
+            "Alpharun has no endpoint to read them, so changes made in the "
+            "dashboard are not detected."
+        )
+
+
 _handler_installed = False
 
 
@@ -232,7 +257,11 @@ def _install_log_handler(level_name: Any) -> None:
     level_text = str(level_name or os.environ.get("ALPHARUN_LOG_LEVEL") or "WARNING")
     level = logging.getLevelName(level_text.upper())
     if not isinstance(level, int):
-        level = logging.WARNING
+        raise ConfigurationError(
+            f"Invalid alpharun:logLevel (or ALPHARUN_LOG_LEVEL) {level_text!r}: "
+            "expected DEBUG, INFO, WARNING or ERROR. Set it with: pulumi config "
+            "set alpharun:logLevel INFO"
+        )
     logger.setLevel(level)
     if _handler_installed:
         return

@@ -10,13 +10,13 @@ import logging
 from typing import Any
 
 import pytest
+from conftest import API_KEY
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import Unknown
 
 from alpharun_provider import JobOpeningProvider, JobTypeProvider
 from alpharun_provider.provider import ResourceOperationError
 from alpharun_provider.sandbox import Sandbox
-from conftest import API_KEY
 
 DESCRIPTION = "Runs the store: staff, stock, opening and closing."
 GUIDANCE = "Ask about weekend availability."
@@ -408,3 +408,21 @@ def test_job_type_delete_changes_nothing(
     job_types.delete(existing["id"], outs)
     assert sandbox.job_types() == before
     assert "unchanged in Alpharun" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("link_access", {"restricted": False}), ("link_access", {}), ("owner_emails", [])],
+)
+def test_diff_spelled_out_default_no_change(
+    openings: JobOpeningProvider, key: str, value: Any
+) -> None:
+    id_, outs = stored_opening(openings)
+    diff = openings.diff(id_, outs, {**inline_opening(), key: value})
+    assert diff.changes is False
+
+
+def test_invalid_log_level_rejected(sandbox: Sandbox) -> None:
+    provider = JobOpeningProvider()
+    with pytest.raises(Exception, match="Invalid alpharun:logLevel"):
+        configure(provider, sandbox, **{"alpharun:logLevel": "LOUD"})
