@@ -6,7 +6,7 @@ rate for all threads) and the retry policy for every call.
 
 Retry policy, applied in ``AlpharunClient._send``:
 
-* 429: wait as ``Retry-After`` says (seconds or an HTTP date), otherwise an
+* 429: wait the time ``Retry-After`` gives (seconds or an HTTP date), else an
   exponential backoff with jitter, then send again.
 * 503, and a connection that could not be opened: backoff, then send again.
 * 502, 504, a read timeout and a connection dropped after sending: send again
@@ -87,7 +87,7 @@ class _BearerAuth(requests.auth.AuthBase):
 
 @dataclass(frozen=True)
 class CreatedJobOpening:
-    """What ``POST /job-openings`` returns: the ids and the interview link."""
+    """The result of ``POST /job-openings``: the ids and the interview link."""
 
     id: str
     interview_link: str
@@ -104,7 +104,7 @@ class _Retry:
 
 
 class AlpharunClient:
-    """Sends requests to one Alpharun API with one key; thread-safe."""
+    """A thread-safe client for one Alpharun API URL and key."""
 
     def __init__(
         self,

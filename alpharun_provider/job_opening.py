@@ -63,7 +63,7 @@ CLEARABLE_JOB_TYPE_FIELDS = ("ai_interviewer_guidance", "resume_collection_type"
 
 @dataclasses.dataclass
 class LinkAccessArgs:
-    """Who may use the interview link."""
+    """Access settings of the interview link."""
 
     restricted: pulumi.Input[bool] | None = None
     """True limits the link to pre-registered candidates. Alpharun's default,
@@ -116,7 +116,7 @@ class JobOpeningArgs:
     """A new job type to create with this opening."""
 
     location: pulumi.Input[str] | None = None
-    """Where the job is, at most 200 characters."""
+    """Location of the job, at most 200 characters."""
 
     pay: pulumi.Input[str] | None = None
     """Pay information, at most 200 characters."""
@@ -125,7 +125,7 @@ class JobOpeningArgs:
     """Working hours, at most 200 characters."""
 
     link_access: pulumi.Input[LinkAccessArgs | Mapping[str, Any]] | None = None
-    """Who may use the interview link; open to anyone when unset."""
+    """Access to the interview link; open to anyone when unset."""
 
     owner_emails: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     """Email addresses of teammates who own the opening."""
@@ -139,7 +139,7 @@ class JobOpeningProvider(AlpharunProvider):
         return CheckResult(user_inputs(news, INPUT_KEYS), check_job_opening(news))
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Compare stored outputs with new inputs; say what a replacement costs."""
+        """Compare stored outputs with new inputs; warn what a replacement costs."""
         changes = _changed_keys(olds, news)
         replaces = [key for key in changes if _forces_replacement(key, olds, news)]
         if replaces:

@@ -158,7 +158,7 @@ class JobTypeProvider(AlpharunProvider):
 class JobType(Resource, module="alpharun", name="JobType"):
     """An existing Alpharun job type whose settings this stack keeps.
 
-    A job type holds the interview setup shared by its openings. This resource
+    A job type contains the interview setup shared by its openings. This resource
     does not create one: it takes charge of a job type made in the dashboard or
     by a JobOpening's inline ``job_type`` (pass that opening's
     ``job_type_id`` output) and applies the declared fields with PATCH.

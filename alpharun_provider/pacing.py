@@ -9,8 +9,8 @@ Alpharun publishes no rate limit, so the pace is learned from 429 responses:
 3. That 429 sets the pace from the rate the server accepted over the last
    second, less the burst it had saved during the stop.
 4. Each later 429 lowers the pace by 5 %, at most once a second, and between
-   them the pace grows by 1 % a second, so it stays just under the limit and
-   few requests are refused.
+   them the pace grows by 1 % a second. This keeps the pace near the limit
+   with few refused requests (see benchmarks/run.py for measured figures).
 
 After the first 429, only the refused request waits its Retry-After time; the
 other threads keep the pace.
@@ -36,7 +36,7 @@ BACKOFF_FACTOR = 0.95  # share of the pace kept after a later 429
 BACKOFF_INTERVAL = 1.0  # seconds in which several 429s count as one
 WORKERS = 4  # concurrent calls of the SDK's provider server
 MIN_RATE = 0.5  # requests per second
-POLL_INTERVAL = 0.05  # longest sleep before a waiting thread looks again
+POLL_INTERVAL = 0.05  # maximum sleep before a waiting thread checks again
 
 
 class Pacer:

@@ -1,4 +1,4 @@
-"""What both resource providers share: settings, the client and user messages.
+"""Shared parts of both resource providers: settings, the client and messages.
 
 The provider objects themselves stay empty, because the SDK pickles them into
 every resource's state as ``__provider``. Settings, the API key and the HTTP
@@ -95,8 +95,8 @@ runtime = _Runtime()
 class AlpharunProvider(ResourceProvider):
     """Base of both providers: reads the stack config in ``configure``."""
 
-    # The object holds no state and no secret, so its pickled form in state
-    # needs no encryption; see the module docstring.
+    # The object has no attributes and so no secret, and its pickled form in
+    # state needs no encryption.
     serialize_as_secret_always = False
 
     def configure(self, req: ConfigureRequest) -> None:
@@ -137,74 +137,88 @@ def explain(
     return ResourceOperationError(text, error)
 
 
+_AUTHENTICATION_HINT = (
+    "Alpharun rejected the API key. Set a current key from the dashboard's "
+    "Developer Settings with: pulumi config set --secret alpharun:apiKey <key> "
+    "(API URL: {api_url})."
+)
+_NOT_FOUND_HINT = (
+    "No job type with this id exists for this API key's company. Check "
+    "job_type_id against the Alpharun dashboard."
+)
+_INVALID_HINT = (
+    "Alpharun rejected the values sent. Correct the input named in the message "
+    "above and run `pulumi up` again."
+)
+_RATE_LIMITED_HINT = (
+    "Alpharun kept answering 429 Too Many Requests. Run `pulumi up` again later, "
+    "or allow longer waits with pulumi config set alpharun:maxRetryTime <seconds>."
+)
+_NOT_COMPLETED_HINT = (
+    "Alpharun did not complete the request. Run `pulumi up` again later."
+)
+_CONNECTION_HINT = (
+    "Check the network connection and alpharun:apiUrl ({api_url}), then run "
+    "`pulumi up` again."
+)
+_OTHER_HINT = "Run `pulumi up` again; if it fails the same way, contact Alpharun."
+
+# Next steps by error class, tried in order; {api_url} is filled in.
+_HINTS: tuple[tuple[type[AlpharunError], str], ...] = (
+    (AuthenticationError, _AUTHENTICATION_HINT),
+    (NotFoundError, _NOT_FOUND_HINT),
+    (InvalidRequestError, _INVALID_HINT),
+    (RateLimitedError, _RATE_LIMITED_HINT),
+    (ServerError, _NOT_COMPLETED_HINT),
+    (UnexpectedResponseError, _NOT_COMPLETED_HINT),
+    (TransportError, _CONNECTION_HINT),
+    (ApiError, _OTHER_HINT),
+)
+_OUTCOME_UNKNOWN_HINT = (
+    "The job opening {name} may now exist in Alpharun: the request may have "
+    "reached Alpharun before it failed, so it was not sent again (a second send "
+    "could create a second opening with a second interview link). Look for an "
+    "opening with this name in the Alpharun dashboard. If it exists, close it "
+    "there or give this opening another name, then run `pulumi up` again. If "
+    "it does not exist, run `pulumi up` again."
+)
+_OPENING_CONFLICT_HINT = (
+    "A job opening or job type named {name} already exists in Alpharun, and "
+    "names are unique. Job openings cannot be closed through the API, so either "
+    "give this opening another name, or close the existing opening in the "
+    "Alpharun dashboard and run `pulumi up` again. After a replacement, the old "
+    "opening keeps the name until it is closed."
+)
+_JOB_TYPE_CONFLICT_HINT = (
+    "Another job type already has this name, and job type names are unique. "
+    "Choose another name, or rename the other job type in the Alpharun "
+    "dashboard."
+)
+_REDIRECT_HINT = (
+    "Alpharun answered with a redirect, which the provider does not follow. "
+    "Check alpharun:apiUrl; the default is https://api.alpharun.com/api/v1."
+)
+_TIMEOUT_HINT = (
+    "Allow slower responses with pulumi config set alpharun:timeout <seconds>, "
+    "or run `pulumi up` again later."
+)
+
+
 def _next_step(error: AlpharunError, *, kind: str, name: Any, action: str) -> str:
     if isinstance(error, RequestFailedError) and error.outcome_unknown:
-        return (
-            f"The job opening {_quote(name)} may now exist in Alpharun: the "
-            "request may have reached Alpharun before it failed, so it was not "
-            "sent again (a second send could create a second opening with a "
-            "second interview link). Look for an opening with this name in the "
-            "Alpharun dashboard. If it exists, close it there or give this "
-            "opening another name; then run `pulumi up` again. If it does not "
-            "exist, run `pulumi up` again."
-        )
+        return _OUTCOME_UNKNOWN_HINT.format(name=_quote(name))
     if isinstance(error, ConflictError):
         if kind == "JobType":
-            return (
-                "Another job type already has this name, and job type names are "
-                "unique. Choose another name, or rename the other job type in "
-                "the Alpharun dashboard."
-            )
-        return (
-            f"A job opening or job type named {_quote(name)} already exists in "
-            "Alpharun, and names are unique. Job openings cannot be closed "
-            "through the API, so either give this opening another name, or "
-            "close the existing opening in the Alpharun dashboard and run "
-            "`pulumi up` again. After a replacement, the old opening still holds "
-            "the name until it is closed."
-        )
-    if isinstance(error, AuthenticationError):
-        return (
-            "Alpharun rejected the API key. Set a current key from the "
-            "dashboard's Developer Settings with: pulumi config set --secret "
-            f"alpharun:apiKey <key> (API URL: {runtime.settings().api_url})."
-        )
-    if isinstance(error, NotFoundError):
-        return (
-            "No job type with this id exists for this API key's company. Check "
-            "job_type_id against the Alpharun dashboard."
-        )
-    if isinstance(error, InvalidRequestError):
-        return (
-            "Alpharun rejected the values sent. Correct the input named in the "
-            "message above and run `pulumi up` again."
-        )
-    if isinstance(error, RateLimitedError):
-        return (
-            "Alpharun kept answering 429 Too Many Requests. Run `pulumi up` "
-            "again later, or allow longer waits with pulumi config set "
-            "alpharun:maxRetryTime <seconds>."
-        )
+            return _JOB_TYPE_CONFLICT_HINT
+        return _OPENING_CONFLICT_HINT.format(name=_quote(name))
     if isinstance(error, ApiError) and 300 <= error.status < 400:
-        return (
-            "Alpharun answered with a redirect, which the provider does not "
-            "follow. Check alpharun:apiUrl; the default is "
-            "https://api.alpharun.com/api/v1."
-        )
-    if isinstance(error, (ServerError, UnexpectedResponseError)):
-        return "Alpharun did not complete the request. Run `pulumi up` again later."
+        return _REDIRECT_HINT
     if isinstance(error, TransportError) and "timeout" in error.message:
-        return (
-            "Allow slower responses with pulumi config set alpharun:timeout "
-            "<seconds>, or run `pulumi up` again later."
-        )
-    if isinstance(error, TransportError):
-        return (
-            "Check the network connection and alpharun:apiUrl "
-            f"({runtime.settings().api_url}), then run `pulumi up` again."
-        )
-    if isinstance(error, ApiError):
-        return "Run `pulumi up` again; if it fails the same way, contact Alpharun."
+        return _TIMEOUT_HINT
+
+    for error_class, hint in _HINTS:
+        if isinstance(error, error_class):
+            return hint.format(api_url=runtime.settings().api_url)
     return ""
 
 
