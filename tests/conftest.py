@@ -46,6 +46,14 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     logging.getLogger("alpharun_provider").setLevel(logging.NOTSET)
 
 
+@pytest.fixture(autouse=True)
+def key_absent_from_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test whose captured log records contain the API key."""
+    yield
+    leaked = [r.name for r in caplog.records if API_KEY in r.getMessage()]
+    assert leaked == [], f"API key logged by {leaked}"
+
+
 @pytest.fixture
 def sandbox_env(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
