@@ -25,6 +25,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -75,10 +76,10 @@ class _BearerAuth(requests.auth.AuthBase):
     """Adds the Authorization header. Its repr never shows the key."""
 
     def __init__(self, api_key: str) -> None:
-        self._api_key = api_key
+        self.api_key = api_key
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._api_key}"
+        request.headers["Authorization"] = f"Bearer {self.api_key}"
         return request
 
     def __repr__(self) -> str:
@@ -192,6 +193,23 @@ class AlpharunClient:
 
     def _send(
         self, method: str, path: str, body: Mapping[str, Any], *, idempotent: bool
+    ) -> Any:
+        try:
+            return self._send_with_retries(method, path, body, idempotent)
+        except RequestFailedError as error:
+            raise self._redacted(error) from None
+
+    def _redacted(self, error: RequestFailedError) -> RequestFailedError:
+        """Remove the API key from text that the server may have echoed."""
+        key = self._auth.api_key
+        error.message = error.message.replace(key, "<API key>")
+        error.args = (error.message,)
+        if isinstance(error, ApiError):
+            error.api_message = error.api_message.replace(key, "<API key>")
+        return error
+
+    def _send_with_retries(
+        self, method: str, path: str, body: Mapping[str, Any], idempotent: bool
     ) -> Any:
         deadline = self._clock() + self._settings.max_retry_time
         attempt = 0
@@ -313,6 +331,10 @@ class AlpharunClient:
         if status == 503 or (idempotent and status in (502, 504)):
             return _Retry(f"HTTP {status} {response.reason}", None, error)
         if status >= 500 and not idempotent:
+            error.outcome_unknown = True
+        if status == 409 and not idempotent and attempt > 1:
+            # An earlier send answered 429 or 503 but may still have created the
+            # opening, so this conflict may be with the opening itself.
             error.outcome_unknown = True
         raise error
 
@@ -441,9 +463,11 @@ def _retry_after(header: str | None) -> float | None:
         return None
     header = header.strip()
     try:
-        return max(float(header), 0.0)
+        seconds = float(header)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(header)
     except (TypeError, ValueError):

@@ -43,6 +43,10 @@ MISSING_KEY_MESSAGE = (
     "alpharun-sandbox printed or was started with."
 )
 
+# Upper bounds that keep waits within what a pipeline run can use; larger
+# timeouts also overflow the socket layer.
+_MAXIMUMS = {"timeout": 3600.0, "max_attempts": 100.0, "max_retry_time": 86400.0}
+
 # Each entry: attribute, stack config key, environment variable.
 _SOURCES = (
     ("api_key", "alpharun:apiKey", "ALPHARUN_API_KEY"),
@@ -148,14 +152,16 @@ def _positive_number(raw: Mapping[str, str], attribute: str, default: float) -> 
     if text is None:
         return default
     config_key, variable = next((c, v) for a, c, v in _SOURCES if a == attribute)
+    maximum = _MAXIMUMS[attribute]
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or not 0 < value <= maximum:
         raise ConfigurationError(
             f"Invalid {config_key} (or {variable}): {text!r} is not a positive "
-            f"number. Set it with: pulumi config set {config_key} <number>"
+            f"number of at most {maximum:g}. Set it with: pulumi config set "
+            f"{config_key} <number>"
         )
     if attribute == "max_attempts" and value != int(value):
         raise ConfigurationError(
@@ -171,13 +177,23 @@ def check_api_url(api_url: str) -> None:
     Plain http would send the API key in clear text, so it is accepted only for
     a server on this machine, such as the local sandbox.
     """
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(api_url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        parts, hostname = urlsplit(""), None
+    if (
+        parts.scheme not in ("http", "https")
+        or not hostname
+        or parts.query
+        or parts.fragment
+    ):
         raise ConfigurationError(
             f"Invalid alpharun:apiUrl {api_url!r}: expected an absolute https URL "
-            f"such as {DEFAULT_API_URL}."
+            f"without query or fragment, such as {DEFAULT_API_URL}."
         )
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(hostname):
         raise ConfigurationError(
             f"Rejected alpharun:apiUrl {api_url!r}: plain http would send the API "
             "key unencrypted. Use https, or http only for a server on this "
@@ -187,9 +203,11 @@ def check_api_url(api_url: str) -> None:
 
 def is_loopback(hostname: str) -> bool:
     """Return True for localhost and for addresses in 127.0.0.0/8 or ::1."""
-    if hostname.lower() == "localhost":
+    if hostname.lower().rstrip(".") == "localhost":
         return True
     try:
-        return ipaddress.ip_address(hostname).is_loopback
+        address = ipaddress.ip_address(hostname)
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)

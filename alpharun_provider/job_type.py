@@ -137,7 +137,7 @@ class JobTypeProvider(AlpharunProvider):
             return UpdateResult(_outputs(inputs, olds))
         job_type = _patch(inputs, id_, body, "Updating")
 
-        return UpdateResult(_outputs(inputs, job_type))
+        return UpdateResult(_outputs(inputs, job_type, olds))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Leave the job type as it is; Alpharun has no delete endpoint."""
@@ -238,9 +238,21 @@ def _patch(
         ) from None
 
 
-def _outputs(inputs: Mapping[str, Any], job_type: Mapping[str, Any]) -> dict[str, Any]:
-    """Combine the API's job type with the declared-only fields."""
-    outs = {key: job_type.get(key) for key in RETURNED_FIELDS}
+def _outputs(
+    inputs: Mapping[str, Any],
+    job_type: Mapping[str, Any],
+    previous: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Combine the API's job type with the declared-only fields.
+
+    The API marks no field of its response as required, so a field it leaves
+    out keeps the declared value, or else the previous output.
+    """
+    previous = previous or {}
+    outs = {
+        key: job_type[key] if key in job_type else inputs.get(key, previous.get(key))
+        for key in RETURNED_FIELDS
+    }
     outs["job_type_id"] = inputs["job_type_id"]
     outs["resume_collection_type"] = inputs.get("resume_collection_type")
     outs["managed_properties"] = sorted(key for key in FIELDS if key in inputs)

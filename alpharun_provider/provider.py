@@ -187,7 +187,9 @@ _OPENING_CONFLICT_HINT = (
     "names are unique. Job openings cannot be closed through the API, so either "
     "give this opening another name, or close the existing opening in the "
     "Alpharun dashboard and run `pulumi up` again. After a replacement, the old "
-    "opening keeps the name until it is closed."
+    "opening keeps the name until it is closed. With an inline job_type, the "
+    "new job type may take the opening's name too, so the old job type may "
+    "need a new name in the dashboard as well."
 )
 _JOB_TYPE_CONFLICT_HINT = (
     "Another job type already has this name, and job type names are unique. "

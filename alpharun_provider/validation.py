@@ -33,7 +33,10 @@ INLINE_JOB_TYPE_FIELDS = (
 )
 
 # A pragmatic address check: one @, no spaces, a dot in the domain.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# Ids are opaque: the API declares UUIDs but its example returns "789012". They
+# go into a URL path, so only characters that need no escaping are accepted.
+_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def is_unknown(value: Any) -> bool:
@@ -159,6 +162,15 @@ def _check_text(
             CheckFailure(name, f"{name} must be a string, got {_describe(value)}.")
         )
         return
+    if not _is_utf8(value):
+        failures.append(
+            CheckFailure(
+                name,
+                f"{name} contains a lone surrogate ({_show(value)}), which is not a "
+                "character and cannot be sent as UTF-8. Remove it.",
+            )
+        )
+        return
     length = len(value)
     if length < low:
         failures.append(
@@ -199,7 +211,7 @@ def _check_id(
         return
     if is_unknown(value):
         return
-    if not isinstance(value, str) or not value.strip() or "/" in value:
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         failures.append(
             CheckFailure(
                 key,
@@ -260,7 +272,7 @@ def _check_emails(failures: list[CheckFailure], emails: Any) -> None:
     for index, email in enumerate(emails):
         if is_unknown(email):
             continue
-        if not isinstance(email, str) or not _EMAIL.match(email):
+        if not isinstance(email, str) or not _EMAIL.fullmatch(email):
             failures.append(
                 CheckFailure(
                     f"owner_emails[{index}]",
@@ -292,6 +304,14 @@ def _check_link_access(failures: list[CheckFailure], link_access: Any) -> None:
                 )
             )
     _check_bool(failures, link_access, "restricted", prefix="link_access.")
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _show(value: str, limit: int = 40) -> str:

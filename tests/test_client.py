@@ -369,3 +369,30 @@ def test_parallel_creates_share_one_client(sandbox: Sandbox) -> None:
         thread.join()
     assert errors == []
     assert len(sandbox.job_openings()) == 40
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_conflict_after_resend_is_outcome_unknown(
+    sandbox: Sandbox, status: int
+) -> None:
+    headers = {"Retry-After": "0"} if status == 429 else None
+    sandbox.set_faults(script=[fault(status, phase="after", headers=headers)])
+    with pytest.raises(ConflictError) as caught:
+        make_client(sandbox).create_job_opening(opening_body(sandbox))
+    assert caught.value.outcome_unknown is True
+    assert len(sandbox.job_openings()) == 1
+
+
+@pytest.mark.parametrize("header", ["nan", "inf", "-inf"])
+def test_retry_after_not_finite_is_ignored(header: str) -> None:
+    assert _retry_after(header) is None
+
+
+def test_key_echoed_by_server_is_redacted(sandbox: Sandbox) -> None:
+    body = {"error": {"message": f"token {API_KEY} is revoked"}}
+    sandbox.set_faults(script=[fault(401, body=body)])
+    with pytest.raises(AuthenticationError) as caught:
+        make_client(sandbox).create_job_opening(opening_body(sandbox))
+    assert API_KEY not in str(caught.value)
+    assert API_KEY not in caught.value.api_message
+    assert "token <API key> is revoked" in str(caught.value)

@@ -38,7 +38,9 @@ DESCRIPTION = "Runs the store: staff, stock, opening and closing."
 
 FAULTS: dict[str, dict[str, Any]] = {
     "429": {"status": 429, "headers": {"Retry-After": "0"}},
+    "429 after": {"status": 429, "headers": {"Retry-After": "0"}, "phase": "after"},
     "503": {"status": 503},
+    "503 after": {"status": 503, "phase": "after"},
     "500 before": {"status": 500},
     "500 after": {"status": 500, "phase": "after"},
     "timeout before": {"delay_ms": 700, "status": 503},

@@ -426,3 +426,26 @@ def test_invalid_log_level_rejected(sandbox: Sandbox) -> None:
     provider = JobOpeningProvider()
     with pytest.raises(Exception, match="Invalid alpharun:logLevel"):
         configure(provider, sandbox, **{"alpharun:logLevel": "LOUD"})
+
+
+def test_job_type_partial_response_keeps_values(
+    job_types: JobTypeProvider, sandbox: Sandbox
+) -> None:
+    existing = dashboard_job_type(sandbox)
+    inputs = {"job_type_id": existing["id"], "name": "Shift Lead"}
+    outs = job_types.create(inputs).outs
+    sandbox.set_faults(
+        script=[
+            {
+                "method": "PATCH",
+                "path": "/job-types/*",
+                "status": 200,
+                "body": {"data": {"job_type": {"id": existing["id"]}}},
+            }
+        ]
+    )
+    news = {**inputs, "name": "Store Lead"}
+    result = job_types.update(existing["id"], outs, news)
+    assert result.outs["name"] == "Store Lead"
+    assert result.outs["job_description"] == DESCRIPTION
+    assert result.outs["ai_interviewer_guidance"] == GUIDANCE

@@ -44,6 +44,8 @@ LINKED_PAGES = (
     "docs/job-type.md",
     "docs/configuration.md",
     "docs/troubleshooting.md",
+    "docs/reliability.md",
+    "docs/benchmarks.md",
     "examples/multi-location/README.md",
 )
 

@@ -67,7 +67,14 @@ def job_type_failures(**changes: Any) -> dict[str, str]:
         ("link_access", True, False),
         ("job_type_id", "", False),
         ("job_type_id", "a/b", False),
+        ("job_type_id", ".", False),
+        ("job_type_id", "..", False),
+        ("job_type_id", "a b", False),
+        ("job_type_id", "789012", True),
         ("job_type_id", 12, False),
+        ("name", "Caf\u00e9 \u2615 - M\u00fcnchen", True),
+        ("name", "abc\ud800", False),
+        ("owner_emails", ["ana@example.com\n"], False),
     ],
 )
 def test_opening_field_boundary(field: str, value: Any, valid: bool) -> None:

@@ -4,37 +4,45 @@
 
 The first line on stdout is the API base URL. A generated API key follows on
 the second line. Logs go to stderr. SIGINT and SIGTERM stop the server and
-close the database, and the exit status is then 0.
+close the database, and the exit status is then 0. Further SIGINT and SIGTERM
+signals are ignored, so they cannot change that status. An invalid option,
+including a ``--db`` file that SQLite cannot open, exits with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import sqlite3
 import sys
 import threading
 from types import FrameType
 
-from .server import Sandbox
+from .server import Sandbox, api_key_problem
 
 logger = logging.getLogger("alpharun_provider.sandbox")
 
+PROG = "alpharun-sandbox"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_PORT = 65535
+USAGE_ERROR_STATUS = 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line options."""
     parser = argparse.ArgumentParser(
-        prog="alpharun-sandbox",
+        prog=PROG,
         description="Run a local Alpharun-compatible API server.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, default=8080, help="TCP port, or 0 for a free port"
+        "--port", type=_port, default=8080, help="TCP port, or 0 for a free port"
     )
     parser.add_argument(
         "--api-key",
+        type=_api_key,
         help="API key that clients send as 'Authorization: Bearer KEY'."
         " Without it a random key is generated and printed",
     )
@@ -89,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     stop_requested = _install_stop_handlers()
     try:
         sandbox.start()
+    except sqlite3.Error as error:
+        message = _database_problem(args.db, error)
+        print(f"{PROG}: error: argument --db: {message}", file=sys.stderr)
+        return USAGE_ERROR_STATUS
     except OSError as error:
         logger.error("cannot listen on %s:%s: %s", args.host, args.port, error)
         return 1
@@ -105,12 +117,52 @@ def _install_stop_handlers() -> threading.Event:
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s, stopping", signal.Signals(signum).name)
+        # Python restores the default handlers while the interpreter exits,
+        # and a default SIGTERM or SIGINT then would end the process with
+        # status 143 or 130. Ignored signals stay ignored.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        logger.info(
+            "received %s, stopping and ignoring further SIGINT and SIGTERM",
+            signal.Signals(signum).name,
+        )
         stop_requested.set()
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     return stop_requested
+
+
+def _database_problem(path: str | None, error: sqlite3.Error) -> str:
+    if path is None:
+        return f"cannot create the in-memory database: {error}"
+    if os.path.isdir(path):
+        return f"{path} is a directory, expected a SQLite database file"
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        return f"cannot create {path}, the directory {directory} does not exist"
+    return f"cannot open {path} as a SQLite database: {error}"
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a TCP port, expected an integer from 0 to {MAX_PORT}"
+        )
+    return value
+
+
+def _api_key(text: str) -> str:
+    problem = api_key_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(
+            f"{problem}, pass a key or omit --api-key to generate one"
+        )
+    return text
 
 
 def _non_negative_int(text: str) -> int:

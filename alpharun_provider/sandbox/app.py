@@ -22,7 +22,13 @@ from typing import Any
 
 from . import pages
 from .errors import InvalidRequest, SandboxError, error_code
-from .faults import PHASE_BEFORE, Faults, ScriptEntry, parse_fault_settings
+from .faults import (
+    BODYLESS_STATUSES,
+    PHASE_BEFORE,
+    Faults,
+    ScriptEntry,
+    parse_fault_settings,
+)
 from .schemas import (
     create_job_opening_validator,
     dashboard_job_type_validator,
@@ -36,6 +42,10 @@ logger = logging.getLogger("alpharun_provider.sandbox")
 API_PREFIX = "/api/v1"
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
+# The published payloads nest 3 levels deep. Python's json parser, json.dumps
+# and the schema validator recurse per level and raise RecursionError near
+# sys.getrecursionlimit() (1000 by default), so deeper bodies are rejected.
+MAX_JSON_DEPTH = 100
 UPDATABLE_JOB_TYPE_FIELDS = (
     "name",
     "job_description",
@@ -67,13 +77,17 @@ class Request:
 
 @dataclass
 class Response:
-    """An HTTP response. With ``drop`` the server closes the connection instead."""
+    """An HTTP response. With ``drop`` the server closes the connection instead.
+
+    ``fault`` marks a response that fault injection made or delayed.
+    """
 
     status: int
     body: bytes = b""
     content_type: str | None = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    fault: bool = False
 
 
 def json_response(
@@ -225,11 +239,13 @@ class SandboxApp:
         retry_after = self.faults.take_token()
         if retry_after is not None:
             self.stats.count_rate_limited()
-            return error_response(
+            limited = error_response(
                 429,
                 f"rate limit exceeded, retry after {retry_after} s",
                 {"Retry-After": str(retry_after)},
             )
+            limited.fault = True
+            return limited
         entry = self.faults.next_entry(request.method, api_path)
         if entry is not None and entry.phase == PHASE_BEFORE:
             return self._scripted_response(entry)
@@ -239,14 +255,17 @@ class SandboxApp:
         if entry.replaces_response:
             return self._scripted_response(entry)
         self._stopping.wait(entry.delay_ms / 1000.0)
+        response.fault = True
         return response
 
     def _scripted_response(self, entry: ScriptEntry) -> Response:
         self._stopping.wait(entry.delay_ms / 1000.0)
         headers = dict(entry.headers or {})
         if entry.drop or entry.status is None:
-            return Response(0, drop=True)
-        if entry.body is None:
+            return Response(0, drop=True, fault=True)
+        if entry.status in BODYLESS_STATUSES:
+            response = Response(entry.status, content_type=None)
+        elif entry.body is None:
             response = error_response(
                 entry.status, f"injected fault: status {entry.status}"
             )
@@ -258,6 +277,7 @@ class SandboxApp:
         if content_type is not None:
             response.content_type = content_type
         response.headers.update(headers)
+        response.fault = True
         return response
 
     def _safely_dispatch(
@@ -401,14 +421,39 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidRequest(f"body: the request body is not valid UTF-8: {error}")
+    too_deep = InvalidRequest(
+        f"body: the request body nests arrays or objects more than"
+        f" {MAX_JSON_DEPTH} levels deep"
+    )
     try:
         payload = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise too_deep from None
     except ValueError as error:
         raise InvalidRequest(f"body: the request body is not valid JSON: {error}")
     if not isinstance(payload, dict):
         kind = type(payload).__name__
         raise InvalidRequest(f"body: expected a JSON object, got {_json_kind(kind)}")
+    if json_depth(payload) > MAX_JSON_DEPTH:
+        raise too_deep
     return payload
+
+
+def json_depth(value: Any) -> int:
+    """Return how many arrays and objects nest in ``value``, without recursion."""
+    depth = 0
+    pending: list[tuple[int, Any]] = [(0, value)]
+    while pending:
+        level, item = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth = max(depth, level + 1)
+        pending.extend((level + 1, child) for child in children)
+    return depth
 
 
 def _reject_constant(name: str) -> Any:

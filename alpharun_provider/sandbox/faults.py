@@ -10,13 +10,16 @@ A fault configuration is the JSON object that ``PUT /_sandbox/faults`` takes::
                  "drop": false}]}
 
 Script entries are used in list order: each API request takes the first
-entry whose method and path glob match it and that has uses left.
+entry whose method and path glob match it and that has uses left. Unknown
+keys, delays above 600000 ms, a rate outside 0.001-100000 requests per second,
+and headers that would break the response framing are rejected.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,39 +27,60 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import InvalidRequest
-from .schemas import PayloadValidator
+from .schemas import PayloadValidator, show_value
 
 PHASE_BEFORE = "before"
 PHASE_AFTER = "after"
 
+MAX_DELAY_MS = 600_000
+MIN_RPS = 0.001
+MAX_RPS = 100_000
+# In the HTTP grammar a header name is a token: one or more of these characters.
+HEADER_NAME_PATTERN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# A header value is tabs, spaces, visible ASCII and the bytes 0x80-0xFF, which
+# the server writes as Latin-1 (U+0080-U+00FF). CR and LF would end the header.
+HEADER_VALUE_PATTERN = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+# The server sets these itself from the body and the keep-alive state, so a
+# second copy would break the framing of the response.
+SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+# A response with these statuses ends after its header section (RFC 9112
+# section 6.3), so the server sends it without a body.
+BODYLESS_STATUSES = frozenset({204, 304})
+
 SCRIPT_ENTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "additionalProperties": False,
     "properties": {
         "method": {"type": "string", "nullable": True},
         "path": {"type": "string"},
         "times": {"type": "integer", "minimum": 1},
         "phase": {"type": "string", "enum": [PHASE_BEFORE, PHASE_AFTER]},
-        "status": {"type": "integer", "nullable": True, "minimum": 100, "maximum": 599},
+        # 1xx statuses are interim responses, and a client would wait for a
+        # final one after them.
+        "status": {"type": "integer", "nullable": True, "minimum": 200, "maximum": 599},
+        "body": {},
         "headers": {
             "type": "object",
             "nullable": True,
             "additionalProperties": {"type": "string"},
         },
-        "delay_ms": {"type": "integer", "minimum": 0},
+        "delay_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS},
         "drop": {"type": "boolean"},
     },
 }
 
 FAULTS_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "additionalProperties": False,
     "properties": {
-        "latency_ms": {"type": "integer", "minimum": 0},
+        "latency_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS},
         "rate_limit": {
             "type": "object",
             "nullable": True,
+            "additionalProperties": False,
             "required": ["rps"],
             "properties": {
-                "rps": {"type": "number", "minimum": 0, "exclusiveMinimum": True},
+                "rps": {"type": "number", "minimum": MIN_RPS, "maximum": MAX_RPS},
                 "burst": {"type": "integer", "minimum": 1},
             },
         },
@@ -162,23 +186,59 @@ def parse_fault_settings(config: Any) -> FaultSettings:
     rate_limit = config.get("rate_limit")
     settings = FaultSettings(latency_ms=config.get("latency_ms", 0))
     if rate_limit is not None:
-        settings.rps = float(rate_limit["rps"])
+        settings.rps = _parse_rps(rate_limit["rps"])
         settings.burst = rate_limit.get("burst", 1)
     for index, raw in enumerate(config.get("script") or []):
         settings.script.append(_parse_entry(index, raw))
     return settings
 
 
-def _parse_entry(index: int, raw: dict[str, Any]) -> ScriptEntry:
-    entry = ScriptEntry(**{key: raw[key] for key in raw if key in _ENTRY_KEYS})
-    if entry.phase == PHASE_BEFORE and not entry.replaces_response:
+def _parse_rps(value: float) -> float:
+    # The schema's bounds pass NaN, which compares false with every number.
+    rps = float(value)
+    if math.isnan(rps):
         raise InvalidRequest(
-            f"script[{index}]: a 'before' entry needs a status or drop: true"
+            f"rate_limit.rps: NaN is not a number from {MIN_RPS} to {MAX_RPS}"
         )
+    return rps
+
+
+def _parse_entry(index: int, raw: dict[str, Any]) -> ScriptEntry:
+    entry = ScriptEntry(**raw)
+    field = f"script[{index}]"
+    if entry.phase == PHASE_BEFORE and not entry.replaces_response:
+        raise InvalidRequest(f"{field}: a 'before' entry needs a status or drop: true")
+    if not entry.path.startswith(("/", "*")):
+        raise InvalidRequest(
+            f"{field}.path: {show_value(entry.path)} must start with / or *,"
+            " and it matches the path after /api/v1, e.g. /job-openings"
+        )
+    if entry.status in BODYLESS_STATUSES and entry.body is not None:
+        raise InvalidRequest(
+            f"{field}.body: a {entry.status} response has no body,"
+            " remove body or use another status"
+        )
+    for name, value in (entry.headers or {}).items():
+        _check_header(f"{field}.headers", name, value)
     return entry
 
 
-_ENTRY_KEYS = frozenset(ScriptEntry.__dataclass_fields__)
+def _check_header(field: str, name: str, value: str) -> None:
+    if HEADER_NAME_PATTERN.fullmatch(name) is None:
+        raise InvalidRequest(
+            f"{field}: {show_value(name)} is not a valid header name,"
+            " use letters, digits and !#$%&'*+-.^_`|~"
+        )
+    if name.lower() in SERVER_HEADERS:
+        raise InvalidRequest(
+            f"{field}.{name}: the server sets this header itself,"
+            " remove it from the script entry"
+        )
+    if HEADER_VALUE_PATTERN.fullmatch(value) is None:
+        raise InvalidRequest(
+            f"{field}.{name}: {show_value(value)} is not a valid header value,"
+            " use Latin-1 characters without CR, LF or other control characters"
+        )
 
 
 class Faults:

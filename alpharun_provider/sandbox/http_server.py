@@ -1,14 +1,18 @@
 """The HTTP/1.1 server and request handler that put ``SandboxApp`` on a socket.
 
-The server is a ``ThreadingHTTPServer`` with keep-alive. Every response has a
-Content-Length, so a ``requests.Session`` reuses its connections. Each
-request is logged once, at INFO, on the ``alpharun_provider.sandbox`` logger
-with method, path, status and milliseconds. Request headers are never logged.
+The server is a ``ThreadingHTTPServer`` with keep-alive. Every response
+except 204 and 304 has a Content-Length, so a ``requests.Session`` reuses its
+connections. Each response goes out in one write on a socket with
+TCP_NODELAY, so a small response never waits for the client's delayed ACK.
+Each request is logged once, at INFO, on the ``alpharun_provider.sandbox``
+logger with method, path, status and milliseconds. Request headers are never
+logged.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import socketserver
 import sys
@@ -20,12 +24,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .app import Request, Response, SandboxApp, error_response
+from .faults import BODYLESS_STATUSES
 
 logger = logging.getLogger("alpharun_provider.sandbox")
 
 MAX_BODY_BYTES = 1_048_576
 IDLE_TIMEOUT_SECONDS = 120.0
 DRAIN_TIMEOUT_SECONDS = 1.0
+# RFC 9110 section 8.6 defines Content-Length as ASCII digits only. Python's
+# int() also takes signs, underscores and non-ASCII digits.
+CONTENT_LENGTH_PATTERN = re.compile(r"[0-9]+")
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -85,6 +93,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     server_version = "alpharun-sandbox"
     sys_version = ""
     timeout = IDLE_TIMEOUT_SECONDS
+    # StreamRequestHandler.setup sets TCP_NODELAY on the accepted socket.
+    disable_nagle_algorithm = True
     server: SandboxHTTPServer
 
     def setup(self) -> None:
@@ -110,7 +120,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if response is None:
             response = self.server.app.handle(request)
         self._log_request(request, response, started)
-        self._send(response)
+        self._send(response, request)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = serve
 
@@ -121,13 +131,14 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             return error_response(
                 411, "chunked request bodies are not supported, send Content-Length"
             )
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-            if length < 0:
-                raise ValueError("negative length")
-        except ValueError:
+        length = self._content_length()
+        if length is None:
             self.close_connection = True
-            return error_response(400, "the Content-Length header is not a valid size")
+            return error_response(
+                400,
+                "the Content-Length header is invalid,"
+                " send it once with a size in decimal digits",
+            )
         if length > MAX_BODY_BYTES:
             self.close_connection = True
             self._drain_bytes = length
@@ -138,32 +149,85 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             return Response(0, drop=True)
         return None
 
-    def _send(self, response: Response) -> None:
+    def _content_length(self) -> int | None:
+        """Return the Content-Length value, 0 when absent, or None when invalid.
+
+        Two Content-Length headers are invalid even with equal values,
+        because a proxy in front could pick the other one.
+        """
+        values = self.headers.get_all("Content-Length") or []
+        if not values:
+            return 0
+        if len(values) > 1:
+            return None
+        text = values[0].strip(" \t")
+        if CONTENT_LENGTH_PATTERN.fullmatch(text) is None:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            # int() rejects strings of more than sys.get_int_max_str_digits().
+            return None
+
+    def _send(self, response: Response, request: Request | None = None) -> None:
         if response.drop:
             self.close_connection = True
             return
         try:
-            self._write(response)
-        except OSError as error:
+            self.wfile.write(self._encode(response))
+            self.wfile.flush()
+        except (OSError, ValueError) as error:
             self.close_connection = True
-            logger.debug("sending the response failed: %s", error)
+            self._report_send_error(response, request, error)
             return
         if self._drain_bytes:
             self._drain_unread_body()
 
-    def _write(self, response: Response) -> None:
-        self.send_response(response.status)
+    def _encode(self, response: Response) -> bytes:
+        """Return the status line, headers and body as one buffer.
+
+        Raises ``UnicodeEncodeError`` for a header outside Latin-1.
+        """
+        has_body = response.status not in BODYLESS_STATUSES
+        body = response.body if has_body else b""
+        head = "\r\n".join(self._header_lines(response, has_body)) + "\r\n\r\n"
+        if getattr(self, "request_version", None) == "HTTP/0.9":
+            return body
+        if getattr(self, "command", None) == "HEAD":
+            return head.encode("latin-1")
+        return head.encode("latin-1") + body
+
+    def _header_lines(self, response: Response, has_body: bool) -> list[str]:
+        # RFC 9110 section 8.6 forbids Content-Length in a 204 response.
+        phrase = self.responses.get(response.status, ("",))[0]
+        lines = [
+            f"{self.protocol_version} {response.status} {phrase}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+        ]
         if response.content_type is not None:
-            self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
+            lines.append(f"Content-Type: {response.content_type}")
+        if has_body:
+            lines.append(f"Content-Length: {len(response.body)}")
+        lines.extend(f"{name}: {value}" for name, value in response.headers.items())
         if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if getattr(self, "command", None) != "HEAD":
-            self.wfile.write(response.body)
-        self.wfile.flush()
+            lines.append("Connection: close")
+        return lines
+
+    def _report_send_error(
+        self, response: Response, request: Request | None, error: Exception
+    ) -> None:
+        if request is None or not response.fault:
+            logger.debug("sending the response failed: %s", error)
+            return
+        self.server.app.stats.count_send_error()
+        logger.warning(
+            "%s %s: sending the injected %d response failed: %s",
+            request.method,
+            request.path,
+            response.status,
+            error,
+        )
 
     def _drain_unread_body(self) -> None:
         # Reading the rest of a rejected body before closing keeps the kernel

@@ -102,10 +102,13 @@ class PayloadValidator:
     def validate(self, payload: Any) -> None:
         """Raise ``InvalidRequest`` naming the first field that breaks the schema.
 
-        A body that carries the distinguishing required fields of more than
-        one ``oneOf`` branch is rejected even when only one branch validates,
-        because the published operation takes either one or the other.
+        Strings that UTF-8 cannot encode are rejected first, because SQLite
+        and the JSON responses cannot store or echo them. A body that carries
+        the distinguishing required fields of more than one ``oneOf`` branch
+        is rejected even when only one branch validates, because the
+        published operation takes either one or the other.
         """
+        check_utf8_text(payload)
         for error in self._validator.iter_errors(payload):
             raise InvalidRequest(describe_error(error))
         branches = self.schema.get("oneOf")
@@ -115,10 +118,46 @@ class PayloadValidator:
                 raise InvalidRequest(_exclusive_message(branches))
 
 
+def check_utf8_text(payload: Any) -> None:
+    """Raise ``InvalidRequest`` naming the first string or key UTF-8 cannot encode.
+
+    ``json.loads`` turns an escaped lone surrogate such as ``"\\ud800"`` into a
+    Python string that ``str.encode("utf-8")`` rejects. The message leaves the
+    string out, so the error response itself can be encoded.
+    """
+    pending: list[tuple[list[Any], Any]] = [([], payload)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            _check_utf8(path, value, "the string")
+        elif isinstance(value, list):
+            children = [([*path, index], item) for index, item in enumerate(value)]
+            pending.extend(reversed(children))
+        elif isinstance(value, dict):
+            for key in value:
+                if isinstance(key, str):
+                    _check_utf8(path, key, "a field name")
+            children = [([*path, key], item) for key, item in value.items()]
+            pending.extend(reversed(children))
+
+
+def _check_utf8(path: list[Any], text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code_point = ord(text[error.start])
+        raise InvalidRequest(
+            f"{field_path(path)}: {what} contains U+{code_point:04X}, a lone"
+            " surrogate that cannot be encoded as UTF-8"
+        ) from None
+
+
 def describe_error(error: Any) -> str:
     """Return ``"<field>: <problem>"`` for a jsonschema ``ValidationError``."""
     if error.validator == "oneOf":
         return _describe_one_of(error)
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        return _describe_unknown_field(error)
     if error.validator == "required":
         missing = _missing_properties(error)
         return (
@@ -176,6 +215,16 @@ def _bound_problem(error: Any, shown: str) -> str:
     if error.schema.get("exclusiveMaximum") is True:
         return f"{shown} must be less than {limit}"
     return f"{shown} is more than the maximum of {limit}"
+
+
+def _describe_unknown_field(error: Any) -> str:
+    known = error.schema.get("properties", {})
+    unknown = [name for name in error.instance if name not in known]
+    allowed = ", ".join(sorted(known))
+    return (
+        f"{field_path([*error.absolute_path, unknown[0]])}: unknown field,"
+        f" expected one of {allowed}"
+    )
 
 
 def _missing_properties(error: Any) -> str:

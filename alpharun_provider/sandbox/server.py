@@ -26,7 +26,8 @@ class Sandbox:
 
     ``start`` binds ``host:port`` (port 0 takes a free port) and serves in a
     daemon thread. ``api_key`` None generates a random key, readable as
-    ``sandbox.api_key``. ``db_path`` None keeps state in memory until
+    ``sandbox.api_key``, and an empty key or one with surrounding whitespace
+    raises ``ValueError``. ``db_path`` None keeps state in memory until
     ``stop``, and a file keeps it across restarts. ``latency_ms``,
     ``rate_limit`` (requests per second) and ``burst`` set the initial
     faults, which ``reset`` and ``set_faults`` replace.
@@ -42,7 +43,11 @@ class Sandbox:
         rate_limit: float | None = None,
         burst: int = 1,
     ) -> None:
-        self.api_key = api_key or secrets.token_urlsafe(24)
+        if api_key is not None:
+            problem = api_key_problem(api_key)
+            if problem is not None:
+                raise ValueError(f"api_key: {problem}, pass None to generate a key")
+        self.api_key = api_key if api_key is not None else secrets.token_urlsafe(24)
         self.api_key_generated = api_key is None
         self.host = host
         self.port = port
@@ -197,6 +202,19 @@ class Sandbox:
         if self._app is None:
             raise RuntimeError("the sandbox is not running, call start() first")
         return self._app
+
+
+def api_key_problem(api_key: str) -> str | None:
+    """Return why no client could send ``api_key``, or None for a usable key.
+
+    HTTP strips whitespace around a header value, and the server strips it
+    around the token, so a key with surrounding whitespace never matches.
+    """
+    if not api_key.strip():
+        return "the API key is empty or only whitespace"
+    if api_key != api_key.strip():
+        return "the API key starts or ends with whitespace"
+    return None
 
 
 def _fault_config(

@@ -12,8 +12,8 @@ class RequestStats:
 
     ``requests`` counts every API request when it arrives, ``by_status``
     counts the responses by status code, ``rate_limited`` the 429 responses
-    of the rate limit, and ``dropped`` the connections closed without a
-    response.
+    of the rate limit, ``dropped`` the connections closed without a
+    response, and ``send_errors`` the injected responses that failed to send.
     """
 
     def __init__(self) -> None:
@@ -22,6 +22,7 @@ class RequestStats:
         self._by_status: Counter[int] = Counter()
         self._rate_limited = 0
         self._dropped = 0
+        self._send_errors = 0
 
     def count_request(self) -> None:
         """Count an API request as it arrives."""
@@ -43,6 +44,11 @@ class RequestStats:
         with self._lock:
             self._dropped += 1
 
+    def count_send_error(self) -> None:
+        """Count an injected response whose sending raised an error."""
+        with self._lock:
+            self._send_errors += 1
+
     def reset(self) -> None:
         """Set every counter to zero."""
         with self._lock:
@@ -50,6 +56,7 @@ class RequestStats:
             self._by_status.clear()
             self._rate_limited = 0
             self._dropped = 0
+            self._send_errors = 0
 
     def to_json(self) -> dict[str, Any]:
         """Return the counters, with status codes as string keys as in JSON."""
@@ -62,4 +69,5 @@ class RequestStats:
                 },
                 "rate_limited": self._rate_limited,
                 "dropped": self._dropped,
+                "send_errors": self._send_errors,
             }

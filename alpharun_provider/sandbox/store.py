@@ -93,6 +93,8 @@ class Store:
     """Thread-safe job type and job opening records in SQLite.
 
     ``db_path`` None keeps the state in memory, so it ends with ``close``.
+    A path that SQLite cannot open or that is not a database raises
+    ``sqlite3.Error``.
     Records are plain dicts. A job opening dict carries its interview
     ``token``, and a job type dict carries the derived ``qualifications``.
     """
@@ -100,13 +102,18 @@ class Store:
     def __init__(self, db_path: str | None = None) -> None:
         self.db_path = db_path
         self._lock = threading.RLock()
-        self._connection: sqlite3.Connection | None = sqlite3.connect(
+        connection = sqlite3.connect(
             db_path or ":memory:", check_same_thread=False, isolation_level=None
         )
-        self._connection.row_factory = sqlite3.Row
-        self._connection.execute("PRAGMA foreign_keys = ON")
-        self._connection.executescript(SCHEMA)
-        self._connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        try:
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.executescript(SCHEMA)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error:
+            connection.close()
+            raise
+        self._connection: sqlite3.Connection | None = connection
 
     def close(self) -> None:
         """Close the database. Later calls raise ``RuntimeError``."""
