@@ -55,9 +55,7 @@ def key_absent_from_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 @pytest.fixture
-def sandbox_env(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
+def sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Point the providers at the sandbox through the environment."""
     env = {"ALPHARUN_API_URL": sandbox.base_url, "ALPHARUN_API_KEY": API_KEY}
     for variable, value in env.items():

@@ -66,9 +66,7 @@ class StoreProvider(ResourceProvider):
             return CheckResult(inputs, [CheckFailure("value", reason)])
         return CheckResult(inputs, [])
 
-    def diff(
-        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
-    ) -> DiffResult:
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [
             key
             for key in ("key", "value")

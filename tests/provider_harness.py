@@ -705,9 +705,7 @@ class Engine:
 
     # Planning --------------------------------------------------------------
 
-    def _plan(
-        self, decl: Declared, view: Mapping[str, Any], preview: bool
-    ) -> _Planned:
+    def _plan(self, decl: Declared, view: Mapping[str, Any], preview: bool) -> _Planned:
         news = _resolve(decl.inputs, view)
         if not preview and contains_unknown(news):
             raise ValueError(

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from alpharun_provider.sandbox import Conflict, InvalidRequest, NotFound, Sandbox
+from alpharun_provider.sandbox.http_server import SandboxRequestHandler
 
 API_KEY = "api-test-key"
 DESCRIPTION = "Runs the store.\n- Two years of retail experience\n- Team leadership"
@@ -48,6 +49,24 @@ def error_of(response: requests.Response) -> dict[str, str]:
     """Return the ``error`` member of a JSON error body."""
     error: dict[str, str] = response.json()["error"]
     return error
+
+
+def port_of(sandbox: Sandbox) -> int:
+    """Return the TCP port of a running sandbox."""
+    return int(sandbox.root_url.rsplit(":", 1)[1])
+
+
+def exchange_until_closed(sandbox: Sandbox, request: bytes) -> bytes:
+    """Send raw bytes and return everything received until the server closes."""
+    received = b""
+    with socket.create_connection(("127.0.0.1", port_of(sandbox)), timeout=5) as conn:
+        conn.sendall(request)
+        for _ in range(1000):
+            chunk = conn.recv(65536)
+            if not chunk:
+                return received
+            received += chunk
+    pytest.fail("the server kept the connection open")
 
 
 # Create responses and stored state
@@ -408,9 +427,10 @@ def test_keep_alive_reuses_connection(sandbox: Sandbox) -> None:
         b"GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         b"GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     )
-    port = int(sandbox.root_url.rsplit(":", 1)[1])
 
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+    with socket.create_connection(
+        ("127.0.0.1", port_of(sandbox)), timeout=5
+    ) as connection:
         connection.sendall(request)
         received = b""
         while received.count(b"HTTP/1.1 200") < 2:
@@ -419,6 +439,91 @@ def test_keep_alive_reuses_connection(sandbox: Sandbox) -> None:
             received += chunk
 
     assert received.count(b"Content-Length: ") == 2
+
+
+def test_response_in_one_segment(sandbox: Sandbox) -> None:
+    # Each response leaves in one write, so one recv returns all of it on
+    # loopback. With two writes the body of a later response on the
+    # connection waits for the client's delayed ACK of the headers.
+    request = b"GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    responses = []
+
+    with socket.create_connection(("127.0.0.1", port_of(sandbox)), timeout=5) as conn:
+        for _ in range(5):
+            conn.sendall(request)
+            responses.append(conn.recv(65536))
+
+    for received in responses:
+        head, _, body = received.partition(b"\r\n\r\n")
+        length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+        assert body
+        assert len(body) == length
+
+
+def test_connection_nodelay(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    options: list[int] = []
+    original_setup = SandboxRequestHandler.setup
+
+    def recording_setup(handler: SandboxRequestHandler) -> None:
+        original_setup(handler)
+        option = socket.IPPROTO_TCP, socket.TCP_NODELAY
+        options.append(handler.connection.getsockopt(*option))
+
+    monkeypatch.setattr(SandboxRequestHandler, "setup", recording_setup)
+    requests.get(f"{sandbox.root_url}/_sandbox/stats", timeout=5)
+
+    assert len(options) == 1
+    assert options[0] != 0
+
+
+@pytest.mark.parametrize(
+    "length",
+    [b"8_7", b"+81", b"-0", b"0x10", b"1e2", b"\xb2", b"4" * 5000],
+    ids=["underscore", "plus", "minus", "hex", "exponent", "superscript", "huge"],
+)
+def test_content_length_invalid(sandbox: Sandbox, length: bytes) -> None:
+    request = (
+        b"POST /_sandbox/job-types HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Length: " + length + b"\r\n\r\n{}"
+    )
+
+    received = exchange_until_closed(sandbox, request)
+
+    assert received.startswith(b"HTTP/1.1 400 ")
+    assert b"Connection: close" in received
+    assert b"Content-Length header is invalid" in received
+
+
+@pytest.mark.parametrize(
+    "lengths", [(b"2", b"2"), (b"2", b"0")], ids=["equal", "different"]
+)
+def test_content_length_twice(sandbox: Sandbox, lengths: tuple[bytes, bytes]) -> None:
+    request = (
+        b"POST /_sandbox/job-types HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Length: " + lengths[0] + b"\r\n"
+        b"Content-Length: " + lengths[1] + b"\r\n\r\n{}"
+        b"GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+
+    received = exchange_until_closed(sandbox, request)
+
+    assert received.startswith(b"HTTP/1.1 400 ")
+    assert b"Connection: close" in received
+    assert received.count(b"HTTP/1.1 ") == 1
+
+
+def test_content_length_padded(sandbox: Sandbox) -> None:
+    # Spaces around the value are optional whitespace in HTTP, not part of it.
+    body = b'{"name": "Store Manager", "job_description": "' + b"d" * 20 + b'"}'
+    request = (
+        b"POST /_sandbox/job-types HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Connection: close\r\n"
+        b"Content-Length:  " + str(len(body)).encode() + b" \r\n\r\n" + body
+    )
+
+    received = exchange_until_closed(sandbox, request)
+
+    assert received.startswith(b"HTTP/1.1 200 ")
 
 
 # Interview link pages
@@ -601,6 +706,14 @@ def test_generated_api_key() -> None:
     assert sandbox.api_key_generated is True
     assert len(sandbox.api_key) >= 20
     assert sandbox.api_key not in repr(sandbox)
+
+
+@pytest.mark.parametrize(
+    "api_key", ["", "  ", " key"], ids=["empty", "space", "padded"]
+)
+def test_unusable_api_key(api_key: str) -> None:
+    with pytest.raises(ValueError, match="^api_key: "):
+        Sandbox(api_key=api_key)
 
 
 # Persistence

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import queue
 import re
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -188,11 +190,24 @@ def test_cli_options_as_faults() -> None:
     "options",
     [
         ["--port", "abc"],
+        ["--port", "70000"],
+        ["--port", "-1"],
         ["--rate-limit", "0"],
         ["--burst", "0"],
         ["--latency-ms", "-1"],
+        ["--api-key", ""],
+        ["--api-key", "  "],
     ],
-    ids=["port", "rate_limit", "burst", "latency"],
+    ids=[
+        "port",
+        "port_too_large",
+        "port_negative",
+        "rate_limit",
+        "burst",
+        "latency",
+        "api_key_empty",
+        "api_key_blank",
+    ],
 )
 def test_cli_invalid_option(options: list[str]) -> None:
     with run_sandbox(*options) as sandbox:
@@ -200,4 +215,47 @@ def test_cli_invalid_option(options: list[str]) -> None:
         stderr = sandbox.stderr()
 
     assert status == 2
-    assert "error:" in stderr
+    assert f"error: argument {options[0]}: " in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("missing/sandbox.db", "does not exist"),
+        (".", "is a directory"),
+        ("notes.txt", "file is not a database"),
+    ],
+    ids=["missing_directory", "directory", "not_database"],
+)
+def test_cli_invalid_db(tmp_path: Path, name: str, expected: str) -> None:
+    (tmp_path / "notes.txt").write_text("plain text, not SQLite\n" * 100)
+    db_path = str(tmp_path / name)
+
+    with run_sandbox("--db", db_path) as sandbox:
+        status = sandbox.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        stderr = sandbox.stderr()
+
+    lines = stderr.strip().splitlines()
+    assert status == 2
+    assert len(lines) == 1
+    assert lines[0].startswith("alpharun-sandbox: error: argument --db: ")
+    assert db_path in lines[0]
+    assert expected in lines[0]
+
+
+def test_cli_repeated_signals() -> None:
+    # Signals keep arriving until the process has exited, which covers the
+    # interpreter shutdown after main() returns.
+    with run_sandbox("--api-key", API_KEY) as sandbox:
+        sandbox.read_line()
+        process = sandbox.process
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        signals = itertools.cycle([signal.SIGTERM, signal.SIGINT])
+        while process.poll() is None and time.monotonic() < deadline:
+            process.send_signal(next(signals))
+            time.sleep(0.005)
+        status = process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+    assert status == 0

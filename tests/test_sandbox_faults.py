@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import socket
+import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -409,27 +411,149 @@ def test_faults_delete(sandbox: Sandbox, client: requests.Session) -> None:
     assert create(sandbox, client).status_code == 200
 
 
+def entry(**fields: Any) -> dict[str, Any]:
+    """Return a fault configuration with one script entry for /job-openings."""
+    return {"script": [{"path": "/job-openings", "status": 503, **fields}]}
+
+
+INVALID_FAULT_CASES = [
+    ("latency", {"latency_ms": -1}, "latency_ms"),
+    ("latency_huge", {"latency_ms": 10**17}, "latency_ms"),
+    ("rps", {"rate_limit": {"rps": 0}}, "rate_limit.rps"),
+    ("rps_tiny", {"rate_limit": {"rps": 5e-324}}, "rate_limit.rps"),
+    ("rps_huge", {"rate_limit": {"rps": 100_001}}, "rate_limit.rps"),
+    ("burst", {"rate_limit": {"rps": 1, "burst": 0}}, "rate_limit.burst"),
+    ("phase", {"script": [{"phase": "during", "status": 500}]}, "script[0].phase"),
+    ("status", {"script": [{"status": 700}]}, "script[0].status"),
+    ("status_1xx", entry(status=103), "script[0].status"),
+    ("no_answer", {"script": [{"path": "*"}]}, "script[0]"),
+    ("header_value", entry(headers={"Retry-After": 1}), "script[0].headers"),
+    ("delay_huge", entry(delay_ms=10**17), "script[0].delay_ms"),
+    ("header_name_space", entry(headers={"X Test": "1"}), "script[0].headers"),
+    ("header_name_colon", entry(headers={"X-Test:": "1"}), "script[0].headers"),
+    ("header_name_empty", entry(headers={"": "1"}), "script[0].headers"),
+    (
+        "header_value_crlf",
+        entry(headers={"X-Test": "1\r\nSet-Cookie: a=b"}),
+        "script[0].headers.X-Test",
+    ),
+    ("header_value_lf", entry(headers={"X-Test": "1\n"}), "script[0].headers.X-Test"),
+    (
+        "header_value_euro",
+        entry(headers={"X-Test": "\u20ac"}),
+        "script[0].headers.X-Test",
+    ),
+    (
+        "content_length",
+        entry(headers={"Content-Length": "5"}),
+        "script[0].headers.Content-Length",
+    ),
+    (
+        "transfer_encoding",
+        entry(headers={"Transfer-Encoding": "chunked"}),
+        "script[0].headers.Transfer-Encoding",
+    ),
+    (
+        "connection",
+        entry(headers={"connection": "close"}),
+        "script[0].headers.connection",
+    ),
+    ("no_content_body", entry(status=204, body="gone"), "script[0].body"),
+    ("not_modified_body", entry(status=304, body={}), "script[0].body"),
+    ("entry_unknown_key", entry(stauts=500), "script[0].stauts"),
+    ("config_unknown_key", {"latency": 5}, "latency"),
+    (
+        "rate_limit_unknown_key",
+        {"rate_limit": {"rps": 1, "brust": 2}},
+        "rate_limit.brust",
+    ),
+    ("path_no_slash", entry(path="job-openings"), "script[0].path"),
+]
+
+
 @pytest.mark.parametrize(
     ("config", "field"),
-    [
-        ({"latency_ms": -1}, "latency_ms"),
-        ({"rate_limit": {"rps": 0}}, "rate_limit.rps"),
-        ({"rate_limit": {"rps": 1, "burst": 0}}, "rate_limit.burst"),
-        ({"script": [{"phase": "during", "status": 500}]}, "script[0].phase"),
-        ({"script": [{"status": 700}]}, "script[0].status"),
-        ({"script": [{"path": "*"}]}, "script[0]"),
-        (
-            {"script": [{"status": 500, "headers": {"Retry-After": 1}}]},
-            "script[0].headers",
-        ),
-    ],
-    ids=["latency", "rps", "burst", "phase", "status", "no_answer", "header_value"],
+    [case[1:] for case in INVALID_FAULT_CASES],
+    ids=[case[0] for case in INVALID_FAULT_CASES],
 )
 def test_faults_invalid(sandbox: Sandbox, config: dict[str, Any], field: str) -> None:
     response = requests.put(f"{sandbox.root_url}/_sandbox/faults", json=config)
 
-    assert response.status_code == 400
+    assert response.status_code == 400, response.text
     assert response.json()["error"]["message"].startswith(f"{field}")
+    assert sandbox.faults() == {"latency_ms": 0, "rate_limit": None, "script": []}
+
+
+def test_faults_rps_overflow(sandbox: Sandbox) -> None:
+    # JSON has no infinity, but Python parses 1e400 as inf.
+    response = requests.put(
+        f"{sandbox.root_url}/_sandbox/faults",
+        data=b'{"rate_limit": {"rps": 1e400}}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("rate_limit.rps: ")
+
+
+def test_set_faults_nan_rps(sandbox: Sandbox) -> None:
+    with pytest.raises(InvalidRequest, match=r"^rate_limit\.rps: "):
+        sandbox.set_faults(rate_limit=float("nan"))
+
+
+def test_faults_unknown_key_message(sandbox: Sandbox) -> None:
+    response = requests.put(
+        f"{sandbox.root_url}/_sandbox/faults", json=entry(stauts=500)
+    )
+
+    message = response.json()["error"]["message"]
+    assert message.startswith("script[0].stauts: unknown field, expected one of ")
+    assert "status" in message
+
+
+def test_faults_at_limits(sandbox: Sandbox) -> None:
+    config = {
+        "latency_ms": 600_000,
+        "rate_limit": {"rps": 0.001, "burst": 1},
+        "script": [{"path": "*", "status": 500, "delay_ms": 600_000}],
+    }
+
+    low = requests.put(f"{sandbox.root_url}/_sandbox/faults", json=config)
+    high = requests.put(
+        f"{sandbox.root_url}/_sandbox/faults",
+        json={"rate_limit": {"rps": 100_000}},
+    )
+
+    assert low.status_code == 200, low.text
+    assert high.status_code == 200, high.text
+
+
+def test_script_latin1_header(sandbox: Sandbox, client: requests.Session) -> None:
+    sandbox.set_faults(
+        script=[
+            {"path": "/job-openings", "status": 503, "headers": {"X-Note": "caf\u00e9"}}
+        ]
+    )
+
+    response = create(sandbox, client)
+
+    assert response.status_code == 503
+    assert response.headers["X-Note"] == "caf\u00e9"
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_script_bodyless_status(
+    sandbox: Sandbox, client: requests.Session, status: int
+) -> None:
+    sandbox.set_faults(script=[{"path": "/job-openings", "status": status}])
+
+    response = create(sandbox, client)
+    after = create(sandbox, client)
+
+    assert response.status_code == status
+    assert response.content == b""
+    assert "Content-Length" not in response.headers
+    assert after.status_code == 200
 
 
 def test_set_faults_invalid(sandbox: Sandbox) -> None:
@@ -461,8 +585,45 @@ def test_stats_counts(sandbox: Sandbox, client: requests.Session) -> None:
         "by_status": {"200": 1, "401": 1, "409": 1},
         "rate_limited": 0,
         "dropped": 0,
+        "send_errors": 0,
     }
     assert sandbox.stats() == response.json()
+
+
+def test_send_error_counted(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+    # The client resets the connection while the scripted delay runs, so
+    # the server's write of the 503 fails with ECONNRESET.
+    sandbox.set_faults(
+        script=[{"path": "/job-openings", "status": 503, "delay_ms": 1000}]
+    )
+    port = int(sandbox.root_url.rsplit(":", 1)[1])
+    request = (
+        b"POST /api/v1/job-openings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
+
+    with caplog.at_level(logging.WARNING, logger="alpharun_provider.sandbox"):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+        connection.sendall(request)
+        wait_for(lambda: sandbox.stats()["requests"] == 1)
+        reset_on_close = struct.pack("ii", 1, 0)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset_on_close)
+        connection.close()
+        wait_for(lambda: sandbox.stats()["send_errors"] == 1)
+
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert sandbox.stats()["send_errors"] == 1
+    assert len(warnings) == 1
+    assert warnings[0].getMessage().startswith("POST /api/v1/job-openings: ")
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` every 10 ms for up to 5 seconds."""
+    deadline = time.monotonic() + 5.0
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the condition did not hold within 5 s")
+        time.sleep(0.01)
 
 
 # Logging

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from alpharun_provider.sandbox import Sandbox
+from alpharun_provider.sandbox import InvalidRequest, Sandbox
 
 API_KEY = "validation-test-key"
 DESCRIPTION = "Runs the store, leads the team and keeps the shelves stocked."
@@ -404,3 +404,150 @@ def test_patch_rejected_unchanged(
     client.patch(job_type_url, json={"name": "Store Lead", "job_description": "short"})
 
     assert sandbox.job_types() == before
+
+
+# Text that UTF-8 cannot encode
+
+SURROGATE_CASES = [
+    ("create_name", "/api/v1/job-openings", "POST", b'{"name": "abc\\ud800"}', "name"),
+    (
+        "create_nested",
+        "/api/v1/job-openings",
+        "POST",
+        b'{"name": "abc", "job_type": {"job_description": "\\udfff'
+        + b"d" * 20
+        + b'"}}',
+        "job_type.job_description",
+    ),
+    (
+        "create_list",
+        "/api/v1/job-openings",
+        "POST",
+        b'{"name": "abc", "owner_emails": ["a@example.com", "\\ud83d"]}',
+        "owner_emails[1]",
+    ),
+    ("create_key", "/api/v1/job-openings", "POST", b'{"\\ud800": 1}', "body"),
+    (
+        "control_job_type",
+        "/_sandbox/job-types",
+        "POST",
+        b'{"name": "abc\\ud800", "job_description": "' + b"d" * 20 + b'"}',
+        "name",
+    ),
+    (
+        "faults_header",
+        "/_sandbox/faults",
+        "PUT",
+        b'{"script": [{"status": 503, "headers": {"X-Test": "\\ud800"}}]}',
+        "script[0].headers.X-Test",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "data", "field"),
+    [case[1:] for case in SURROGATE_CASES],
+    ids=[case[0] for case in SURROGATE_CASES],
+)
+def test_lone_surrogate(
+    sandbox: Sandbox,
+    client: requests.Session,
+    path: str,
+    method: str,
+    data: bytes,
+    field: str,
+) -> None:
+    response = client.request(
+        method,
+        f"{sandbox.root_url}{path}",
+        data=data,
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith(f"{field}: ")
+    assert "surrogate" in response.json()["error"]["message"]
+
+
+def test_lone_surrogate_patch(
+    sandbox: Sandbox, client: requests.Session, job_type_url: str
+) -> None:
+    response = client.patch(
+        job_type_url,
+        data=b'{"ai_interviewer_guidance": "' + b"g" * 15 + b'\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert message.startswith("ai_interviewer_guidance: ")
+    assert sandbox.job_types()[0]["ai_interviewer_guidance"] == GUIDANCE
+
+
+def test_surrogate_pair_accepted(sandbox: Sandbox, client: requests.Session) -> None:
+    # An escaped pair decodes to one character (U+1F600) that UTF-8 encodes.
+    data = (
+        b'{"name": "Store \\ud83d\\ude00", "job_type": {"job_description": "'
+        + DESCRIPTION.encode()
+        + b'"}}'
+    )
+
+    response = client.post(
+        f"{sandbox.base_url}/job-openings",
+        data=data,
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert sandbox.job_openings()[0]["name"] == "Store \U0001f600"
+
+
+def test_python_lone_surrogate(sandbox: Sandbox) -> None:
+    with pytest.raises(InvalidRequest, match="^name: "):
+        sandbox.create_job_type(name="abc\ud800", job_description=DESCRIPTION)
+
+
+# Nesting depth
+
+
+def nested_body(depth: int) -> bytes:
+    """Return a valid create body with ``depth`` levels of nesting in all."""
+    arrays = depth - 1
+    return (
+        b'{"name": "Store Manager - Austin", "job_type": {"job_description": "'
+        + DESCRIPTION.encode()
+        + b'"}, "extra": '
+        + b"[" * arrays
+        + b"]" * arrays
+        + b"}"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"[" * 100_000, b'{"a": ' + b"[" * 100_000, nested_body(101), nested_body(990)],
+    ids=["unclosed_100000", "object_unclosed", "closed_101", "closed_990"],
+)
+def test_nesting_too_deep(
+    sandbox: Sandbox, client: requests.Session, data: bytes
+) -> None:
+    response = client.post(
+        f"{sandbox.base_url}/job-openings",
+        data=data,
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert message.startswith("body: the request body nests arrays or objects")
+    assert sandbox.job_openings() == []
+
+
+def test_nesting_at_limit(sandbox: Sandbox, client: requests.Session) -> None:
+    response = client.post(
+        f"{sandbox.base_url}/job-openings",
+        data=nested_body(100),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 200, response.text

@@ -118,8 +118,8 @@ def _install_stop_handlers() -> threading.Event:
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         # Python restores the default handlers while the interpreter exits,
-        # and a default SIGTERM or SIGINT then would end the process with
-        # status 143 or 130. Ignored signals stay ignored.
+        # so a later SIGTERM or SIGINT would kill the process (status 143 or
+        # 130 in a shell). Ignored signals stay ignored.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         logger.info(

@@ -42,9 +42,10 @@ logger = logging.getLogger("alpharun_provider.sandbox")
 API_PREFIX = "/api/v1"
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
-# The published payloads nest 3 levels deep. Python's json parser, json.dumps
-# and the schema validator recurse per level and raise RecursionError near
-# sys.getrecursionlimit() (1000 by default), so deeper bodies are rejected.
+# The published payloads nest at most 2 levels deep. Python's json parser,
+# json.dumps and the schema validator recurse per level and raise
+# RecursionError near sys.getrecursionlimit() (1000 by default), so deeper
+# bodies are rejected.
 MAX_JSON_DEPTH = 100
 UPDATABLE_JOB_TYPE_FIELDS = (
     "name",
@@ -79,7 +80,8 @@ class Request:
 class Response:
     """An HTTP response. With ``drop`` the server closes the connection instead.
 
-    ``fault`` marks a response that fault injection made or delayed.
+    ``fault`` marks a response that the rate limit or a script entry made or
+    delayed.
     """
 
     status: int

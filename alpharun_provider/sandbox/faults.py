@@ -40,8 +40,8 @@ HEADER_NAME_PATTERN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # A header value is tabs, spaces, visible ASCII and the bytes 0x80-0xFF, which
 # the server writes as Latin-1 (U+0080-U+00FF). CR and LF would end the header.
 HEADER_VALUE_PATTERN = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-# The server sets these itself from the body and the keep-alive state, so a
-# second copy would break the framing of the response.
+# The server frames each response with Content-Length and Connection, so a
+# scripted copy of these or a Transfer-Encoding would break the framing.
 SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 # A response with these statuses ends after its header section (RFC 9112
 # section 6.3), so the server sends it without a body.

@@ -141,13 +141,13 @@ def check_utf8_text(payload: Any) -> None:
             pending.extend(reversed(children))
 
 
-def _check_utf8(path: list[Any], text: str, what: str) -> None:
+def _check_utf8(path: list[Any], text: str, label: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
         code_point = ord(text[error.start])
         raise InvalidRequest(
-            f"{field_path(path)}: {what} contains U+{code_point:04X}, a lone"
+            f"{field_path(path)}: {label} contains U+{code_point:04X}, a lone"
             " surrogate that cannot be encoded as UTF-8"
         ) from None
 
