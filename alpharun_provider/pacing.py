@@ -7,7 +7,7 @@ Alpharun publishes no rate limit, so the pace is learned from 429 responses:
    server's burst allowance is spent. Requests then restart slowly, and the
    pace grows by half every quarter second (slow start) until the next 429.
 3. That 429 sets the pace from the rate the server accepted over the last
-   second, less the burst it had saved during the stop.
+   half second, less the burst it had saved during the stop.
 4. Each later 429 lowers the pace by 5 %, at most once a second, and between
    them the pace grows by 1 % a second. This keeps the pace near the limit
    with few refused requests (see benchmarks/run.py for measured figures).
@@ -28,7 +28,7 @@ logger = logging.getLogger("alpharun_provider.pacing")
 
 SLOW_START_STEP = 0.25  # seconds between slow-start increases
 SLOW_START_FACTOR = 1.5
-MEASURE_WINDOW = 1.0  # seconds of accepted requests that estimate the limit
+MEASURE_WINDOW = 0.5  # seconds of accepted requests that estimate the limit
 MIN_MEASURE_TIME = 0.25  # shorter windows are too noisy to estimate a rate
 ESTIMATE_SHARE = 0.95  # share of the estimated limit used as the pace
 STEADY_GROWTH = 0.01  # fraction of the pace added per second after slow start
@@ -141,8 +141,9 @@ class Pacer:
     def _estimate_limit(self, now: float) -> float:
         """Estimate the server's rate from the requests it accepted just now.
 
-        No request waited since the stop, so over the last second the server
-        accepted its rate plus the burst it had saved during the stop.
+        No request waited since the stop, so over the last half second the
+        server accepted its rate plus the burst it had saved during the stop.
+        A longer window would reach back to slow-start steps below the limit.
         """
         assert self._rate is not None
         fallback = max(self._rate / SLOW_START_FACTOR**2, MIN_RATE)

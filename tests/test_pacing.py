@@ -84,11 +84,11 @@ def test_429_in_slow_start_estimates_limit(pacer: Pacer, clock: SimulatedClock) 
     accept(pacer, clock, 5, 0.0)
     pacer.record_rate_limited(1.0)
     clock.time += 1.01
-    # A server that accepts 20 requests a second, plus the 5 it saved during
-    # the stop.
-    for _ in range(25):
+    # A server that accepts 20 requests a second: 10 in the half second
+    # before the 429, plus the 5 it saved during the stop.
+    for _ in range(15):
         pacer.record_success()
-        clock.time += 0.039
+        clock.time += 0.033
     pacer.record_rate_limited(1.0)
     assert pacer.rate == pytest.approx(pacing.ESTIMATE_SHARE * 20, rel=0.1)
 
