@@ -1,9 +1,9 @@
 """Randomized fault injection: no opening is duplicated or lost, no key leaks.
 
 Each run declares a small stack, then creates it, updates its inline job
-types and replaces some openings, while the sandbox answers a random share of
-requests with 429, 503, 500, a delay beyond the client's timeout or a dropped
-connection, before or after applying the request. After each run, every open
+types and replaces some openings. Meanwhile the sandbox responds to a random
+share of requests with 429, 503, 500, a delay beyond the client's timeout or
+a dropped connection, before or after applying the request. After each run, every open
 opening in the sandbox must be in the resulting state, or left open by a
 replacement (and reported so), or named in an error as possibly created.
 
@@ -82,7 +82,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def fault_script(rng: random.Random, length: int) -> list[str | None]:
-    """Return a fault kind, or None for a normal answer, per coming request."""
+    """Return a fault kind, or None for a normal response, per coming request."""
     return [
         rng.choice(sorted(FAULTS)) if rng.random() < FAULT_SHARE else None
         for _ in range(length)

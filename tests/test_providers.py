@@ -194,7 +194,7 @@ def test_diff_unknown_name_replaces(openings: JobOpeningProvider) -> None:
     assert diff.replaces == ["name"]
 
 
-def test_diff_switch_to_same_job_type_id_in_place(
+def test_diff_inline_to_own_id_in_place(
     openings: JobOpeningProvider,
 ) -> None:
     id_, outs = stored_opening(openings)
