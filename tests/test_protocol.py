@@ -331,3 +331,17 @@ def test_error_text_has_no_key(engine: Engine) -> None:
     with pytest.raises(ProviderError) as caught:
         engine.up(program(denver_pay="$20/h"))
     assert API_KEY not in caught.value.details
+
+
+def test_removed_job_type_is_left_as_is(
+    engine: Engine, sandbox: Sandbox, server: ProviderServer
+) -> None:
+    engine.up(program())
+    job_type_id = outputs(engine, "store-manager")["job_type_id"]
+    requests_after_up = sandbox.stats()["requests"]
+    resources = [r for r in program() if r.name != "store-manager"]
+    plan = engine.up(resources)
+    assert plan.op_of("store-manager") == "delete"
+    assert sandbox.job_types()[0]["name"] == "Store Manager"
+    assert sandbox.stats()["requests"] == requests_after_up
+    assert server.wait_for_text(f"JobType 'Store Manager' (Alpharun id {job_type_id})")
