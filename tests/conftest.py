@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from alpharun_provider.provider import runtime
 from alpharun_provider.sandbox import Sandbox
@@ -33,6 +34,14 @@ def sandbox(sandbox_server: Sandbox) -> Sandbox:
     """The session's sandbox, emptied of state, faults and counters."""
     sandbox_server.reset()
     return sandbox_server
+
+
+@pytest.fixture
+def client() -> Iterator[requests.Session]:
+    """A requests session that sends the sandbox's API key."""
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {API_KEY}"
+        yield session
 
 
 @pytest.fixture(autouse=True)

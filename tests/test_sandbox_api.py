@@ -5,36 +5,17 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from conftest import API_KEY
 
 from alpharun_provider.sandbox import Conflict, InvalidRequest, NotFound, Sandbox
 from alpharun_provider.sandbox.http_server import SandboxRequestHandler
 
-API_KEY = "api-test-key"
 DESCRIPTION = "Runs the store.\n- Two years of retail experience\n- Team leadership"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(api_key=API_KEY) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean_state(sandbox: Sandbox) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {API_KEY}"
-        yield session
 
 
 def create_inline(

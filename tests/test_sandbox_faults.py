@@ -7,34 +7,16 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
+from conftest import API_KEY
 
 from alpharun_provider.sandbox import InvalidRequest, Sandbox
 
-API_KEY = "faults-test-key-6d1f"
 DESCRIPTION = "Runs the store, leads the team and keeps the shelves stocked."
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(api_key=API_KEY) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean_state(sandbox: Sandbox) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def client() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {API_KEY}"
-        yield session
 
 
 def create(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,27 +9,8 @@ import requests
 
 from alpharun_provider.sandbox import InvalidRequest, Sandbox
 
-API_KEY = "validation-test-key"
 DESCRIPTION = "Runs the store, leads the team and keeps the shelves stocked."
 GUIDANCE = "Ask about leading retail teams."
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(api_key=API_KEY) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean_state(sandbox: Sandbox) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {API_KEY}"
-        yield session
 
 
 def inline_body(**fields: Any) -> dict[str, Any]:
