@@ -131,11 +131,6 @@ class AlpharunClient:
     def __repr__(self) -> str:
         return f"AlpharunClient(api_url={self._settings.api_url!r})"
 
-    @property
-    def pacer(self) -> Pacer:
-        """The request pace shared by every thread using this client."""
-        return self._pacer
-
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
@@ -333,7 +328,7 @@ class AlpharunClient:
         if status >= 500 and not idempotent:
             error.outcome_unknown = True
         if status == 409 and not idempotent and attempt > 1:
-            # An earlier send answered 429 or 503 but may still have created the
+            # An earlier send got 429 or 503 but may still have created the
             # opening, so this conflict may be with the opening itself.
             error.outcome_unknown = True
         raise error

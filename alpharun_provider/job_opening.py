@@ -43,7 +43,12 @@ from .provider import (
     notices,
     user_inputs,
 )
-from .validation import INLINE_JOB_TYPE_FIELDS, check_job_opening, is_unknown
+from .validation import (
+    CLEARABLE_JOB_TYPE_FIELDS,
+    INLINE_JOB_TYPE_FIELDS,
+    check_job_opening,
+    is_unknown,
+)
 
 KIND = "JobOpening"
 INPUT_KEYS = (
@@ -56,9 +61,6 @@ INPUT_KEYS = (
     "link_access",
     "owner_emails",
 )
-# PATCH /job-types accepts null for these two and clears them. The booleans and
-# job_description cannot be cleared, so removing them leaves Alpharun's value.
-CLEARABLE_JOB_TYPE_FIELDS = ("ai_interviewer_guidance", "resume_collection_type")
 
 
 @dataclasses.dataclass

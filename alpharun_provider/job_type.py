@@ -8,7 +8,7 @@ declared settings:
 * create and update send the declared fields with ``PATCH`` (update sends only
   what changed);
 * a removed ``ai_interviewer_guidance`` or ``resume_collection_type`` is
-  cleared with ``null``; a removed ``name``, ``job_description`` or boolean is
+  cleared with ``null``. A removed ``name``, ``job_description`` or boolean is
   left as it is in Alpharun, because the API cannot clear them;
 * a new ``job_type_id`` replaces the resource, which leaves the old job type
   as it is;
@@ -42,7 +42,7 @@ from .provider import (
     notices,
     user_inputs,
 )
-from .validation import check_job_type
+from .validation import CLEARABLE_JOB_TYPE_FIELDS, check_job_type
 
 KIND = "JobType"
 FIELDS = (
@@ -54,7 +54,6 @@ FIELDS = (
     "should_record_video",
 )
 INPUT_KEYS = ("job_type_id", *FIELDS)
-CLEARABLE_FIELDS = ("ai_interviewer_guidance", "resume_collection_type")
 RETURNED_FIELDS = (
     "name",
     "job_description",
@@ -130,7 +129,7 @@ class JobTypeProvider(AlpharunProvider):
             key: inputs.get(key)
             for key in FIELDS
             if _field_changed(key, olds, news)
-            and (key in inputs or key in CLEARABLE_FIELDS)
+            and (key in inputs or key in CLEARABLE_JOB_TYPE_FIELDS)
         }
 
         if not body:

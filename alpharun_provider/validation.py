@@ -24,6 +24,9 @@ DESCRIPTION_ON_CREATE = (20, 10000)
 DESCRIPTION_ON_UPDATE = (20, 15000)
 GUIDANCE = (15, 3000)
 
+# PATCH /job-types accepts null for these two and clears them. The booleans,
+# name and job_description cannot be cleared.
+CLEARABLE_JOB_TYPE_FIELDS = ("ai_interviewer_guidance", "resume_collection_type")
 INLINE_JOB_TYPE_FIELDS = (
     "job_description",
     "ai_interviewer_guidance",
